@@ -1,0 +1,230 @@
+"""The check contract: a Check collects, a Snapshot is what it saw."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum, StrEnum
+from typing import Any, ClassVar, Generic, TypeVar
+
+from zconsole.checks.secrets import redact
+
+
+class Status(StrEnum):
+    """How a source is doing. Always shown as a word or symbol as well as a colour."""
+
+    OK = "ok"
+    WARN = "warn"
+    CRIT = "crit"
+    UNKNOWN = "unknown"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        """Order for "worst status": an unreachable backend is as bad as a critical one."""
+        return _RANK[self]
+
+    @property
+    def symbol(self) -> str:
+        return _SYMBOL[self]
+
+    @property
+    def exit_code(self) -> int:
+        """Nagios plugin convention: 0 ok, 1 warning, 2 critical, 3 unknown."""
+        return _EXIT[self]
+
+
+_RANK = {Status.OK: 0, Status.UNKNOWN: 1, Status.WARN: 2, Status.CRIT: 3, Status.ERROR: 4}
+_SYMBOL = {
+    Status.OK: "✔",
+    Status.WARN: "▲",
+    Status.CRIT: "✖",
+    Status.UNKNOWN: "?",
+    Status.ERROR: "!",
+}
+_EXIT = {Status.OK: 0, Status.WARN: 1, Status.CRIT: 2, Status.ERROR: 2, Status.UNKNOWN: 3}
+
+
+def worst(statuses: list[Status]) -> Status:
+    """The worst of several statuses; OK when there are none."""
+    return max(statuses, key=lambda s: s.rank, default=Status.OK)
+
+
+def grade(value: float, warn: float, crit: float) -> Status:
+    """OK / WARN / CRIT for a value that is bad when high."""
+    if value >= crit:
+        return Status.CRIT
+    if value >= warn:
+        return Status.WARN
+    return Status.OK
+
+
+D = TypeVar("D")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot(Generic[D]):
+    """One collection of one source: immutable, safe to hand between threads."""
+
+    check: str
+    status: Status
+    summary: str
+    collected_at: datetime
+    duration_ms: float
+    error: str | None = None
+    data: D | None = None
+    configured: bool = True
+
+    @property
+    def ok_data(self) -> bool:
+        """True when this snapshot carries fresh data (not an error or an unconfigured source)."""
+        return self.error is None and self.configured and self.data is not None
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape documented in the README (snapshot JSON version 1)."""
+        return {
+            "status": self.status.value,
+            "summary": self.summary,
+            "collected_at": self.collected_at.isoformat(),
+            "duration_ms": round(self.duration_ms, 1),
+            "error": self.error,
+            "configured": self.configured,
+            "data": to_jsonable(self.data),
+        }
+
+
+def to_jsonable(value: object) -> Any:
+    """Frozen records (dataclasses, tuples, enums, datetimes) to plain JSON values."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    return str(value)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What the UI receives: the newest snapshot and the newest one that carried data."""
+
+    latest: Snapshot[Any]
+    last_good: Snapshot[Any] | None
+    #: time.monotonic() when last_good arrived, for "stale 14 s".
+    last_good_at: float | None
+
+    @property
+    def name(self) -> str:
+        return self.latest.check
+
+    def stale_for(self, now: float | None = None) -> float | None:
+        """Seconds since the last good data, when the latest poll failed; else None."""
+        if self.latest.error is None or self.last_good_at is None:
+            return None
+        return (time.monotonic() if now is None else now) - self.last_good_at
+
+
+
+class Check(ABC, Generic[D]):
+    """A data source. Subclasses implement :meth:`probe`; :meth:`collect` never raises.
+
+    ``collect`` runs in a worker thread owned by the scheduler, one at a time per check, so a
+    check may keep a client (a connection, a previous sample for rates) between calls without
+    locking.
+    """
+
+    #: Stable machine name: the key in snapshot JSON and config ("host", "docker", ...).
+    name: ClassVar[str]
+    #: Pane title.
+    title: ClassVar[str]
+
+    def __init__(self, *, interval: float = 2.0, timeout: float = 5.0) -> None:
+        self.interval = interval
+        self.timeout = timeout
+
+    @abstractmethod
+    def probe(self) -> tuple[Status, str, D]:
+        """Collect once: (status, one-line summary, typed data). May raise; may block."""
+
+    def collect(self) -> Snapshot[D]:
+        """Run :meth:`probe`, timing it; a failure becomes an ERROR snapshot with redacted text."""
+        started = time.perf_counter()
+        at = now_utc()
+        try:
+            status, summary, data = self.probe()
+        except Exception as exc:  # noqa: BLE001 - any failure of a backend is data for the pane
+            message = redact(describe_error(exc))
+            return Snapshot(
+                check=self.name,
+                status=Status.ERROR,
+                summary=message.splitlines()[0] if message else "failed",
+                collected_at=at,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                error=message,
+            )
+        return Snapshot(
+            check=self.name,
+            status=status,
+            summary=redact(summary),
+            collected_at=at,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            data=data,
+        )
+
+    def close(self) -> None:
+        """Release clients. Called once at shutdown; must not raise."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short human sentence for an exception, without a traceback."""
+    text = str(exc).strip()
+    kind = type(exc).__name__
+    return f"{kind}: {text}" if text else kind
+
+
+class NotConfigured(Check[None]):
+    """A source the user has not set up. Not an error: the pane says how to set it up."""
+
+    name: ClassVar[str] = "unconfigured"
+    title: ClassVar[str] = "Not configured"
+
+    def __init__(self, name: str, title: str, hint: str) -> None:
+        super().__init__(interval=3600.0, timeout=1.0)
+        self._name = name
+        self._title = title
+        self.hint = hint
+
+    @property  # type: ignore[override]
+    def name(self) -> str:  # noqa: D102 - per-instance name
+        return self._name
+
+    @property  # type: ignore[override]
+    def title(self) -> str:
+        return self._title
+
+    def probe(self) -> tuple[Status, str, None]:
+        raise NotImplementedError
+
+    def collect(self) -> Snapshot[None]:
+        return Snapshot(
+            check=self._name,
+            status=Status.UNKNOWN,
+            summary=f"not configured — {self.hint}",
+            collected_at=now_utc(),
+            duration_ms=0.0,
+            configured=False,
+        )

@@ -1,0 +1,395 @@
+"""Throwaway real servers for integration tests: PostgreSQL, redis-server and a Docker engine.
+
+Each starts on a free loopback port (or a private socket) in a temporary directory and is torn
+down at the end. Under ZCONSOLE_REQUIRE_SERVICES=1 a server that cannot start fails the run;
+otherwise the tests that need it skip with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import io
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+BUSYBOX_IMAGE = "zconsole-test/busybox:latest"
+
+
+def require_services() -> bool:
+    return os.environ.get("ZCONSOLE_REQUIRE_SERVICES", "") not in ("", "0", "false", "no")
+
+
+def unavailable(reason: str) -> None:
+    """Fail (CI) or skip (a laptop without the server) with the reason."""
+    if require_services():
+        pytest.fail(f"ZCONSOLE_REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(predicate: object, timeout: float, what: str, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            if predicate():  # type: ignore[operator]
+                return
+        except Exception as exc:
+            last = exc
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not ready after {timeout:.0f} s ({last})")
+
+
+def _private_dir(prefix: str, owner: str | None = None) -> Path:
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    if owner is not None:
+        pw = pwd.getpwnam(owner)
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+    return path
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------------
+
+
+def postgres_bindir() -> Path | None:
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]), reverse=True
+    )
+    for candidate in candidates:
+        if (Path(candidate) / "initdb").exists():
+            return Path(candidate)
+    found = shutil.which("initdb")
+    return Path(found).parent if found else None
+
+
+@dataclass
+class Postgres:
+    """A private PostgreSQL cluster on 127.0.0.1:port, superuser `postgres`, trust auth."""
+
+    bindir: Path
+    root: Path
+    port: int
+    run_as: str | None
+    extra_conf: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def datadir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def url(self, user: str = "postgres", password: str | None = None, db: str = "postgres") -> str:
+        auth = f"{user}:{password}" if password else user
+        return f"postgresql://{auth}@127.0.0.1:{self.port}/{db}"
+
+    def _cmd(self, *argv: str) -> list[str]:
+        if self.run_as:
+            return ["runuser", "-u", self.run_as, "--", *argv]
+        return list(argv)
+
+    def initdb(self) -> None:
+        subprocess.run(
+            self._cmd(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
+                      "-A", "trust", "--no-sync", "-E", "UTF8", "--locale", "C"),
+            check=True, capture_output=True, timeout=120,
+        )
+        conf = {
+            "listen_addresses": "'127.0.0.1'",
+            "port": str(self.port),
+            "unix_socket_directories": f"'{self.root}'",
+            "shared_preload_libraries": "'pg_stat_statements'",
+            "max_connections": "200",
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "wal_level": "replica",
+            "max_wal_senders": "5",
+            "track_io_timing": "on",
+            **self.extra_conf,
+        }
+        with (self.datadir / "postgresql.conf").open("a") as fh:
+            fh.writelines(f"{k} = {v}\n" for k, v in conf.items())
+
+    def start(self) -> None:
+        subprocess.run(
+            self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l",
+                      str(self.root / "server.log"), "-w", "-t", "60", "start"),
+            check=True, capture_output=True, timeout=90,
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        subprocess.run(
+            self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"),
+            check=False, capture_output=True, timeout=90,
+        )
+
+    def is_running(self) -> bool:
+        return (self.datadir / "postmaster.pid").exists()
+
+    def log(self) -> str:
+        try:
+            return (self.root / "server.log").read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+
+def start_postgres(extra_conf: dict[str, str] | None = None) -> Postgres:
+    bindir = postgres_bindir()
+    if bindir is None:
+        unavailable("PostgreSQL server binaries not found (Debian: apt-get install postgresql)")
+        raise AssertionError  # unreachable
+    run_as = "postgres" if os.geteuid() == 0 else None
+    if run_as is not None:
+        try:
+            pwd.getpwnam(run_as)
+        except KeyError:
+            unavailable("running as root and there is no `postgres` user to run the server as")
+    root = _private_dir("zc-pg-", owner=run_as)
+    server = Postgres(bindir=bindir, root=root, port=free_port(), run_as=run_as, extra_conf=extra_conf or {})
+    try:
+        server.initdb()
+        server.start()
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        shutil.rmtree(root, ignore_errors=True)
+        unavailable(f"PostgreSQL did not start: {exc}; {detail.decode(errors='replace')[-500:]}")
+    return server
+
+
+def destroy_postgres(server: Postgres) -> None:
+    server.stop("immediate")
+    shutil.rmtree(server.root, ignore_errors=True)
+
+
+# -- Redis ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Redis:
+    """A private redis-server on 127.0.0.1:port."""
+
+    root: Path
+    port: int
+    password: str | None = None
+    process: subprocess.Popen[bytes] | None = None
+    persist: bool = False
+
+    @property
+    def url(self) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        argv = [
+            shutil.which("redis-server") or "redis-server",
+            "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.root),
+            "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no",
+            "--logfile", str(self.root / "redis.log"),
+        ]
+        argv += ["--save", "3600 1"] if self.persist else ["--save", ""]
+        if self.password:
+            argv += ["--requirepass", self.password]
+        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(self._accepts, 15, "redis-server")
+
+    def _accepts(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"redis-server exited with {self.process.returncode}")
+        with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+            s.sendall(b"PING\r\n")
+            return bool(s.recv(64))
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def start_redis(password: str | None = None, persist: bool = False) -> Redis:
+    if shutil.which("redis-server") is None:
+        unavailable("redis-server not found (Debian: apt-get install redis-server)")
+    server = Redis(root=_private_dir("zc-redis-"), port=free_port(), password=password, persist=persist)
+    try:
+        server.start()
+    except (OSError, TimeoutError, RuntimeError) as exc:
+        server.stop()
+        unavailable(f"redis-server did not start: {exc}")
+    return server
+
+
+def destroy_redis(server: Redis) -> None:
+    server.stop()
+    shutil.rmtree(server.root, ignore_errors=True)
+
+
+# -- Docker ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class DockerEngine:
+    """A private dockerd (vfs storage, no networking) on its own unix socket."""
+
+    root: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def socket_path(self) -> Path:
+        return self.root / "docker.sock"
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket_path}"
+
+    def cli(self, *argv: str, input: bytes | None = None, timeout: float = 120) -> str:
+        docker = shutil.which("docker") or "docker"
+        done = subprocess.run(
+            [docker, "-H", self.url, *argv], input=input, capture_output=True, timeout=timeout
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"docker {' '.join(argv)}: {done.stderr.decode(errors='replace')}")
+        return done.stdout.decode()
+
+    def log(self) -> str:
+        try:
+            return (self.root / "dockerd.log").read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+def busybox_rootfs_tar() -> bytes:
+    """A tar of a rootfs with /bin/busybox and its applet links, for `docker import`."""
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        raise FileNotFoundError("busybox")
+    listed = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout
+    applets = sorted({a.strip() for a in listed.split() if a.strip() and a.strip() != "busybox"})
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for d in ("bin", "tmp", "etc", "proc", "sys", "dev"):
+            info = tarfile.TarInfo(d)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o1777 if d == "tmp" else 0o755
+            tar.addfile(info)
+        tar.add(busybox, arcname="bin/busybox")
+        for applet in applets:
+            info = tarfile.TarInfo(f"bin/{applet}")
+            info.type = tarfile.SYMTYPE
+            info.linkname = "busybox"
+            tar.addfile(info)
+        passwd = b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"
+        info = tarfile.TarInfo("etc/passwd")
+        info.size = len(passwd)
+        tar.addfile(info, io.BytesIO(passwd))
+    return buf.getvalue()
+
+
+def start_docker() -> DockerEngine:
+    dockerd = shutil.which("dockerd")
+    if dockerd is None or shutil.which("docker") is None:
+        unavailable("dockerd/docker not found (Debian: apt-get install docker.io)")
+    if os.geteuid() != 0:
+        unavailable("a throwaway Docker engine needs root")
+    if shutil.which("busybox") is None:
+        unavailable("busybox not found (Debian: apt-get install busybox-static)")
+    root = _private_dir("zc-docker-")
+    engine = DockerEngine(root=root)
+    (root / "data").mkdir()
+    (root / "exec").mkdir()
+    with (root / "dockerd.log").open("wb") as log:
+        engine.process = subprocess.Popen(
+            [
+                str(dockerd), "--storage-driver=vfs", "--iptables=false", "--ip6tables=false",
+                "--bridge=none", "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
+                "--pidfile", str(root / "docker.pid"), "-H", engine.url,
+            ],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        wait_for(lambda: engine.cli("version", "--format", "{{.Server.Version}}", timeout=5), 60, "dockerd", 0.2)
+        engine.cli("import", "-c", "ENV PATH=/bin", "-", BUSYBOX_IMAGE, input=busybox_rootfs_tar())
+    except (TimeoutError, RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        detail = engine.log()[-800:]
+        engine.stop()
+        shutil.rmtree(root, ignore_errors=True)
+        unavailable(f"dockerd did not start: {exc}; {detail}")
+    return engine
+
+
+def destroy_docker(engine: DockerEngine) -> None:
+    with contextlib.suppress(Exception):
+        ids = engine.cli("ps", "-aq", timeout=30).split()
+        if ids:
+            engine.cli("rm", "-f", *ids, timeout=120)
+    engine.stop()
+    # vfs layers can hold read-only bits; best effort.
+    subprocess.run(["rm", "-rf", str(engine.root)], check=False, timeout=120)
+
+
+@contextlib.contextmanager
+def hanging_listener() -> Iterator[int]:
+    """A loopback TCP port that accepts connections and never answers (a hung backend)."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    accepted: list[socket.socket] = []
+    import threading
+
+    stop = threading.Event()
+
+    def accept_forever() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+                accepted.append(conn)
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join(2)
+        for conn in accepted:
+            conn.close()
+        server.close()
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening (connection refused)."""
+    return free_port()

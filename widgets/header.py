@@ -1,0 +1,75 @@
+"""The top two lines: host, worst status and clock; then one tab per pane with its status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from zconsole.checks.base import Status
+from zconsole.widgets.format import STATUS_STYLE
+from zconsole.widgets.text import inert
+
+
+class StatusHeader(Widget):
+    """`zconsole · web-01 · ✖ CRIT · 2026-11-23 14:05:33 UTC · read-only`."""
+
+    DEFAULT_CSS = """
+    StatusHeader { height: 1; background: $panel; color: $foreground; }
+    """
+
+    worst: reactive[Status] = reactive(Status.UNKNOWN)
+    incident: reactive[str] = reactive("")
+
+    def __init__(self, hostname: str, *, read_only: bool = False, target: str = "") -> None:
+        super().__init__()
+        self.hostname = hostname
+        self.read_only = read_only
+        self.target = target
+
+    def render(self) -> Text:
+        text = Text(" zconsole ", style="bold reverse")
+        text.append(" ")
+        text.append_text(inert(self.hostname, single_line=True, max_len=30, style="bold"))
+        if self.target:
+            text.append(f" [{self.target}]", style="dim")
+        text.append("  ")
+        text.append(f"{self.worst.symbol} {self.worst.value.upper()}", style=STATUS_STYLE[self.worst])
+        if self.incident:
+            text.append("  ")
+            text.append_text(inert(self.incident, single_line=True, max_len=60, style="bold yellow"))
+        if self.read_only:
+            text.append("  READ-ONLY", style="bold cyan")
+        text.append("  " + datetime.now(UTC).strftime("%H:%M:%S UTC"), style="dim")
+        return text
+
+
+class TabBar(Widget):
+    """`1 Host ✔  2 Containers ✖ …`: status of every pane; the number keys switch panes."""
+
+    DEFAULT_CSS = """
+    TabBar { height: 1; }
+    """
+
+    active: reactive[str] = reactive("host")
+
+    def __init__(self, titles: dict[str, str]) -> None:
+        super().__init__()
+        self.titles = titles
+        self.statuses: dict[str, Status] = dict.fromkeys(titles, Status.UNKNOWN)
+
+    def set_status(self, name: str, status: Status) -> None:
+        if self.statuses.get(name) is not status:
+            self.statuses[name] = status
+            self.refresh()
+
+    def render(self) -> Text:
+        text = Text()
+        for index, (name, title) in enumerate(self.titles.items(), start=1):
+            status = self.statuses[name]
+            label = Text(f" {index} {title} ", style="reverse bold" if name == self.active else "")
+            label.append(status.symbol + " ", style=STATUS_STYLE[status])
+            text.append_text(label)
+        return text

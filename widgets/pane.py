@@ -1,0 +1,130 @@
+"""The base of every source pane: title, status word, summary, error with stale age, body."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from zconsole.checks.base import CheckResult, Status
+from zconsole.widgets.format import STATUS_STYLE, human_duration
+from zconsole.widgets.messages import PinRequested
+from zconsole.widgets.text import inert
+
+
+class Pane(Vertical):
+    """One source. Subclasses compose a body and implement :meth:`render_data`."""
+
+    DEFAULT_CSS = """
+    Pane {
+        border: round $foreground 30%;
+        border-title-style: bold;
+        height: 1fr;
+        padding: 0 1;
+    }
+    Pane:focus-within { border: round $accent; }
+    Pane.-warn { border: round $warning; }
+    Pane.-crit, Pane.-error { border: heavy $error; }
+    Pane > .pane--summary { height: auto; max-height: 2; }
+    Pane > .pane--problem { height: auto; max-height: 3; color: $error; display: none; }
+    Pane > .pane--problem.-shown { display: block; }
+    Pane > .pane--hint { color: $text-muted; height: auto; display: none; }
+    Pane.-unconfigured > .pane--hint { display: block; }
+    Pane DataTable { height: 1fr; }
+    """
+
+    #: The check name this pane renders ("host", "docker", ...).
+    source: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id or f"pane-{self.source}", classes=classes)
+        self.result: CheckResult | None = None
+        self.border_title = self.title
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("waiting for first data…", style="dim"), classes="pane--summary")
+        yield Static("", classes="pane--problem")
+        yield Static("", classes="pane--hint")
+        yield from self.compose_body()
+
+    def compose_body(self) -> ComposeResult:
+        """The pane's own widgets (tables, bars). Default: nothing."""
+        yield from ()
+
+    # -- data in -------------------------------------------------------------------------------
+
+    def show_result(self, result: CheckResult) -> None:
+        """Render a new result: status, summary, error and stale age, then the data."""
+        self.result = result
+        latest = result.latest
+        for status in Status:
+            self.set_class(latest.status is status, f"-{status.value}")
+        self.set_class(not latest.configured, "-unconfigured")
+        summary = self.query_one(".pane--summary", Static)
+        problem = self.query_one(".pane--problem", Static)
+        hint = self.query_one(".pane--hint", Static)
+        if not latest.configured:
+            summary.update(Text("not configured", style="dim"))
+            hint.update(inert(latest.summary.removeprefix("not configured — "), style="italic"))
+        elif latest.error is None:
+            summary.update(inert(latest.summary, single_line=True))
+        problem.set_class(latest.error is not None, "-shown")
+        if latest.error is not None:
+            problem.update(inert(latest.error, max_len=400))
+        self._update_subtitle()
+        data_snapshot = latest if latest.ok_data else result.last_good
+        if data_snapshot is not None and data_snapshot.data is not None:
+            self.render_data(data_snapshot.data)
+
+    def render_data(self, data: Any) -> None:
+        """Draw the typed data of a good snapshot (possibly stale). Subclasses override."""
+
+    def tick(self) -> None:
+        """Called every second by the app so "stale 14 s" keeps counting."""
+        self._update_subtitle()
+
+    def _update_subtitle(self) -> None:
+        result = self.result
+        if result is None:
+            return
+        latest = result.latest
+        style = STATUS_STYLE[latest.status]
+        if not latest.configured:
+            self.border_subtitle = Text("? not configured", style="dim")
+            return
+        parts = Text(f"{latest.status.symbol} {latest.status.value.upper()}", style=style)
+        stale = result.stale_for(time.monotonic())
+        if latest.error is not None:
+            parts.append(" · ")
+            parts.append(f"stale {human_duration(stale)}" if stale is not None else "no data yet")
+        else:
+            parts.append(f" · {latest.duration_ms:.0f} ms", style="dim")
+        self.border_subtitle = parts
+
+    # -- pin -----------------------------------------------------------------------------------
+
+    def selected_text(self) -> str | None:
+        """Plain text of the selected row, for the pin key. Default: the focused table's row."""
+        for table in self.query(DataTable):
+            if table.has_focus and table.row_count:
+                row = table.get_row_at(table.cursor_row)
+                header = [str(c.label) for c in table.columns.values()]
+                cells = [c.plain if isinstance(c, Text) else str(c) for c in row]
+                return " · ".join(f"{h}={v}" if h else v for h, v in zip(header, cells, strict=False))
+        if self.result is not None:
+            return f"{self.title}: {self.result.latest.summary}"
+        return None
+
+    def request_pin(self) -> None:
+        text = self.selected_text()
+        if text:
+            self.post_message(PinRequested(self.source, text))
+
+
+class SummaryPane(Pane):
+    """A pane that shows only status and summary (a source whose full pane is not built yet)."""

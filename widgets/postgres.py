@@ -1,0 +1,12 @@
+"""PostgreSQL pane — its full table comes with its own issue; for now status and summary."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from zconsole.widgets.pane import SummaryPane
+
+
+class PostgresPane(SummaryPane):
+    source: ClassVar[str] = "postgres"
+    title: ClassVar[str] = "PostgreSQL"

@@ -1,0 +1,12 @@
+"""Redis & queues pane — its full table comes with its own issue; for now status and summary."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from zconsole.widgets.pane import SummaryPane
+
+
+class RedisPane(SummaryPane):
+    source: ClassVar[str] = "redis"
+    title: ClassVar[str] = "Redis & queues"

@@ -1,0 +1,137 @@
+"""The one scheduler: every check polled in its own thread, on its own clock, with a hard timeout.
+
+Rules (Dolphie's polling idiom, made strict):
+- each check has a single-thread executor of its own, so a hung backend can only ever block its
+  own thread, never another check's and never the event loop;
+- the next poll is armed only after the previous one finished (no overlap, no pile-up);
+- a poll that passes its timeout is reported as an ERROR snapshot at once; while that thread is
+  still stuck no new poll is started for the check, and each further interval reports it again
+  as still hung;
+- the last good snapshot is kept beside the latest one so a pane can show old data as stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from zconsole.checks.base import Check, CheckResult, Snapshot, Status, now_utc
+
+
+Listener = Callable[[CheckResult], None]
+
+
+class _Slot:
+    """Per-check state: its thread, the poll in flight, its last good data."""
+
+    def __init__(self, check: Check[Any]) -> None:
+        self.check = check
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"check-{check.name}")
+        self.inflight: Future[Snapshot[Any]] | None = None
+        self.inflight_since = 0.0
+        self.last_good: Snapshot[Any] | None = None
+        self.last_good_at: float | None = None
+        self.wake = asyncio.Event()
+        self.latest: CheckResult | None = None
+
+
+class Scheduler:
+    """Runs checks forever on the current asyncio loop; results go to ``listener``."""
+
+    def __init__(self, checks: Iterable[Check[Any]], listener: Listener) -> None:
+        self._slots = {c.name: _Slot(c) for c in checks}
+        self._listener = listener
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def checks(self) -> list[Check[Any]]:
+        return [s.check for s in self._slots.values()]
+
+    def result(self, name: str) -> CheckResult | None:
+        slot = self._slots.get(name)
+        return slot.latest if slot else None
+
+    async def run(self) -> None:
+        """Poll every check until cancelled."""
+        self._tasks = [asyncio.create_task(self._loop(s)) for s in self._slots.values()]
+        try:
+            await asyncio.gather(*self._tasks)
+        finally:
+            for task in self._tasks:
+                task.cancel()
+
+    def refresh(self, name: str | None = None) -> None:
+        """Poll now (one check or all) instead of waiting for the interval."""
+        for slot in self._slots.values():
+            if name is None or slot.check.name == name:
+                slot.wake.set()
+
+    async def poll_once(self, name: str) -> CheckResult:
+        """One poll of one check (used by `zconsole snapshot` and tests)."""
+        return await self._poll(self._slots[name])
+
+    async def _loop(self, slot: _Slot) -> None:
+        while True:
+            result = await self._poll(slot)
+            self._emit(slot, result)
+            slot.wake.clear()
+            # Armed only now, after the poll finished.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(slot.wake.wait(), timeout=slot.check.interval)
+
+    def _emit(self, slot: _Slot, result: CheckResult) -> None:
+        slot.latest = result
+        self._listener(result)
+
+    async def _poll(self, slot: _Slot) -> CheckResult:
+        check = slot.check
+        loop = asyncio.get_running_loop()
+        if slot.inflight is None or slot.inflight.done():
+            slot.inflight = slot.executor.submit(check.collect)
+            slot.inflight_since = time.monotonic()
+        started = time.perf_counter()
+        future = slot.inflight
+        try:
+            snapshot = await asyncio.wait_for(
+                asyncio.shield(asyncio.wrap_future(future, loop=loop)), timeout=check.timeout
+            )
+        except TimeoutError:
+            hung = time.monotonic() - slot.inflight_since
+            snapshot = Snapshot(
+                check=check.name,
+                status=Status.ERROR,
+                summary=f"no answer after {hung:.0f} s (timeout {check.timeout:g} s)",
+                collected_at=now_utc(),
+                duration_ms=(time.perf_counter() - started) * 1000,
+                error=f"timed out: no answer after {hung:.0f} s (timeout {check.timeout:g} s)",
+            )
+        if snapshot.error is None and snapshot.configured:
+            slot.last_good = snapshot
+            slot.last_good_at = time.monotonic()
+        return CheckResult(latest=snapshot, last_good=slot.last_good, last_good_at=slot.last_good_at)
+
+    def close(self) -> None:
+        """Stop polling and release every check's client, without waiting for hung threads."""
+        for task in self._tasks:
+            task.cancel()
+        for slot in self._slots.values():
+            slot.executor.shutdown(wait=False, cancel_futures=True)
+            with contextlib.suppress(Exception):
+                slot.check.close()
+
+
+async def collect_all(checks: Iterable[Check[Any]]) -> dict[str, Snapshot[Any]]:
+    """Every check once, concurrently, each bounded by its timeout (for `zconsole snapshot`)."""
+    results: dict[str, Snapshot[Any]] = {}
+    scheduler = Scheduler(checks, lambda _r: None)
+    try:
+        polled = await asyncio.gather(*(scheduler.poll_once(c.name) for c in scheduler.checks))
+        for result in polled:
+            results[result.name] = result.latest
+    finally:
+        scheduler.close()
+    return results

@@ -1,0 +1,113 @@
+"""From config to the five checks, in pane order. Unconfigured sources say how to configure them."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from zconsole.checks.base import Check, NotConfigured
+from zconsole.config import Config
+
+#: Pane order everywhere: the grid, the tab bar, snapshot JSON.
+SOURCE_NAMES = ("host", "docker", "postgres", "redis", "http")
+
+TITLES = {
+    "host": "Host",
+    "docker": "Containers",
+    "postgres": "PostgreSQL",
+    "redis": "Redis & queues",
+    "http": "HTTP & TLS",
+}
+
+HINTS = {
+    "docker": "set DOCKER_HOST or [docker] host, or start the Docker engine",
+    "postgres": "set DATABASE_URL, PGHOST/PGDATABASE, or [postgres] dsn in zconsole.toml",
+    "redis": "set REDIS_URL or [redis] url in zconsole.toml",
+    "http": "add [[http.endpoints]] url = \"https://…/health\" to zconsole.toml",
+}
+
+DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock"
+
+
+def not_configured(name: str) -> NotConfigured:
+    return NotConfigured(name, TITLES[name], HINTS[name])
+
+
+def build_checks(config: Config) -> list[Check[Any]]:
+    """The checks in pane order; every source is present, configured or not."""
+    return [_host(config), _docker(config), _postgres(config), _redis(config), _http(config)]
+
+
+def _host(config: Config) -> Check[Any]:
+    from zconsole.checks.host import HostCheck, HostThresholds
+
+    h = config.host
+    thresholds = HostThresholds(
+        cpu_warn=h.cpu_warn,
+        cpu_crit=h.cpu_crit,
+        memory_warn=h.memory_warn,
+        memory_crit=h.memory_crit,
+        swap_warn=h.swap_warn,
+        swap_crit=h.swap_crit,
+        disk_warn=h.disk_warn,
+        disk_crit=h.disk_crit,
+        load_warn_per_core=h.load_warn_per_core,
+        load_crit_per_core=h.load_crit_per_core,
+    )
+    return HostCheck(
+        thresholds, interval=config.interval_of("host"), timeout=config.timeout_of("host")
+    )
+
+
+def docker_url(config: Config) -> str:
+    """The engine URL in use: configured, DOCKER_HOST, or the default socket if it exists."""
+    if config.docker.host:
+        return config.docker.host
+    if os.path.exists(DEFAULT_DOCKER_SOCKET):
+        return "unix://" + DEFAULT_DOCKER_SOCKET
+    return ""
+
+
+def _docker(config: Config) -> Check[Any]:
+    url = docker_url(config)
+    if not config.docker.enabled or not url:
+        return not_configured("docker")
+    from zconsole.checks.docker import DockerCheck
+
+    return DockerCheck(
+        config.docker, url, interval=config.interval_of("docker"), timeout=config.timeout_of("docker")
+    )
+
+
+def _postgres(config: Config) -> Check[Any]:
+    if not config.postgres.dsn:
+        return not_configured("postgres")
+    from zconsole.checks.postgres import PostgresCheck
+
+    dsn = "" if config.postgres.dsn == "libpq:env" else config.postgres.dsn
+    return PostgresCheck(
+        config.postgres,
+        dsn,
+        interval=config.interval_of("postgres"),
+        timeout=config.timeout_of("postgres"),
+    )
+
+
+def _redis(config: Config) -> Check[Any]:
+    if not config.redis.url:
+        return not_configured("redis")
+    from zconsole.checks.redis import RedisCheck
+
+    return RedisCheck(
+        config.redis, interval=config.interval_of("redis"), timeout=config.timeout_of("redis")
+    )
+
+
+def _http(config: Config) -> Check[Any]:
+    if not config.http.endpoints:
+        return not_configured("http")
+    from zconsole.checks.http import HttpCheck
+
+    return HttpCheck(
+        config.http, interval=config.interval_of("http"), timeout=config.timeout_of("http")
+    )
