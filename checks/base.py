@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from zconsole.checks.secrets import redact
 
@@ -138,7 +138,6 @@ class CheckResult:
         return (time.monotonic() if now is None else now) - self.last_good_at
 
 
-
 class Check(ABC, Generic[D]):
     """A data source. Subclasses implement :meth:`probe`; :meth:`collect` never raises.
 
@@ -148,9 +147,9 @@ class Check(ABC, Generic[D]):
     """
 
     #: Stable machine name: the key in snapshot JSON and config ("host", "docker", ...).
-    name: ClassVar[str]
+    name: str = ""
     #: Pane title.
-    title: ClassVar[str]
+    title: str = ""
 
     def __init__(self, *, interval: float = 2.0, timeout: float = 5.0) -> None:
         self.interval = interval
@@ -199,29 +198,18 @@ def describe_error(exc: BaseException) -> str:
 class NotConfigured(Check[None]):
     """A source the user has not set up. Not an error: the pane says how to set it up."""
 
-    name: ClassVar[str] = "unconfigured"
-    title: ClassVar[str] = "Not configured"
-
     def __init__(self, name: str, title: str, hint: str) -> None:
         super().__init__(interval=3600.0, timeout=1.0)
-        self._name = name
-        self._title = title
+        self.name = name
+        self.title = title
         self.hint = hint
-
-    @property  # type: ignore[override]
-    def name(self) -> str:  # noqa: D102 - per-instance name
-        return self._name
-
-    @property  # type: ignore[override]
-    def title(self) -> str:
-        return self._title
 
     def probe(self) -> tuple[Status, str, None]:
         raise NotImplementedError
 
     def collect(self) -> Snapshot[None]:
         return Snapshot(
-            check=self._name,
+            check=self.name,
             status=Status.UNKNOWN,
             summary=f"not configured — {self.hint}",
             collected_at=now_utc(),

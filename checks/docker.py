@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from zconsole.checks.base import Check, Status
+
 from zconsole.config import DockerConfig
 
 
 class DockerCheck(Check[None]):
-    name: ClassVar[str] = "docker"
-    title: ClassVar[str] = "docker"
+    name = "docker"
+    title = "docker"
 
-    def __init__(self, config: DockerConfig, url: str, *, interval: float = 2.0, timeout: float = 5.0) -> None:
+    def __init__(
+        self, config: DockerConfig, url: str, *, interval: float = 2.0, timeout: float = 5.0
+    ) -> None:
         super().__init__(interval=interval, timeout=timeout)
         self.config = config
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 import psutil
-
 from zconsole.checks.base import Check, Status, grade, worst
 
 
@@ -76,8 +74,8 @@ _SKIP_FSTYPES = frozenset(
 class HostCheck(Check[HostData]):
     """CPU, load, memory, swap and disk usage of this machine."""
 
-    name: ClassVar[str] = "host"
-    title: ClassVar[str] = "Host"
+    name = "host"
+    title = "Host"
 
     def __init__(
         self,

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from zconsole.checks.base import Check, Status
+
 from zconsole.config import HttpConfig
 
 
 class HttpCheck(Check[None]):
-    name: ClassVar[str] = "http"
-    title: ClassVar[str] = "http"
+    name = "http"
+    title = "http"
 
     def __init__(self, config: HttpConfig, *, interval: float = 2.0, timeout: float = 5.0) -> None:
         super().__init__(interval=interval, timeout=timeout)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from zconsole.checks.base import Check, Status
+
 from zconsole.config import PostgresConfig
 
 
 class PostgresCheck(Check[None]):
-    name: ClassVar[str] = "postgres"
-    title: ClassVar[str] = "postgres"
+    name = "postgres"
+    title = "postgres"
 
-    def __init__(self, config: PostgresConfig, dsn: str, *, interval: float = 2.0, timeout: float = 5.0) -> None:
+    def __init__(
+        self, config: PostgresConfig, dsn: str, *, interval: float = 2.0, timeout: float = 5.0
+    ) -> None:
         super().__init__(interval=interval, timeout=timeout)
         self.config = config
 

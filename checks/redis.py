@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from zconsole.checks.base import Check, Status
+
 from zconsole.config import RedisConfig
 
 
 class RedisCheck(Check[None]):
-    name: ClassVar[str] = "redis"
-    title: ClassVar[str] = "redis"
+    name = "redis"
+    title = "redis"
 
     def __init__(self, config: RedisConfig, *, interval: float = 2.0, timeout: float = 5.0) -> None:
         super().__init__(interval=interval, timeout=timeout)

@@ -11,15 +11,27 @@ from tests import services
 
 
 @pytest.fixture(autouse=True)
-def _isolate_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolate_user_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Keep the developer's config, data and environment out of every test."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
-    for name in ("DATABASE_URL", "REDIS_URL", "DOCKER_HOST", "PGHOST", "PGPORT", "PGDATABASE",
-                 "PGUSER", "PGPASSWORD", "PGSERVICE", "NO_COLOR"):
+    for name in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "DOCKER_HOST",
+        "PGHOST",
+        "PGPORT",
+        "PGDATABASE",
+        "PGUSER",
+        "PGPASSWORD",
+        "PGSERVICE",
+        "NO_COLOR",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -109,9 +109,23 @@ class Postgres:
 
     def initdb(self) -> None:
         subprocess.run(
-            self._cmd(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
-                      "-A", "trust", "--no-sync", "-E", "UTF8", "--locale", "C"),
-            check=True, capture_output=True, timeout=120,
+            self._cmd(
+                str(self.bindir / "initdb"),
+                "-D",
+                str(self.datadir),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale",
+                "C",
+            ),
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
         conf = {
             "listen_addresses": "'127.0.0.1'",
@@ -132,15 +146,30 @@ class Postgres:
 
     def start(self) -> None:
         subprocess.run(
-            self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l",
-                      str(self.root / "server.log"), "-w", "-t", "60", "start"),
-            check=True, capture_output=True, timeout=90,
+            self._cmd(
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.datadir),
+                "-l",
+                str(self.root / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ),
+            check=True,
+            capture_output=True,
+            timeout=90,
         )
 
     def stop(self, mode: str = "fast") -> None:
         subprocess.run(
-            self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"),
-            check=False, capture_output=True, timeout=90,
+            self._cmd(
+                str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"
+            ),
+            check=False,
+            capture_output=True,
+            timeout=90,
         )
 
     def is_running(self) -> bool:
@@ -165,7 +194,9 @@ def start_postgres(extra_conf: dict[str, str] | None = None) -> Postgres:
         except KeyError:
             unavailable("running as root and there is no `postgres` user to run the server as")
     root = _private_dir("zc-pg-", owner=run_as)
-    server = Postgres(bindir=bindir, root=root, port=free_port(), run_as=run_as, extra_conf=extra_conf or {})
+    server = Postgres(
+        bindir=bindir, root=root, port=free_port(), run_as=run_as, extra_conf=extra_conf or {}
+    )
     try:
         server.initdb()
         server.start()
@@ -202,9 +233,20 @@ class Redis:
     def start(self) -> None:
         argv = [
             shutil.which("redis-server") or "redis-server",
-            "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.root),
-            "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no",
-            "--logfile", str(self.root / "redis.log"),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.root),
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--protected-mode",
+            "no",
+            "--logfile",
+            str(self.root / "redis.log"),
         ]
         argv += ["--save", "3600 1"] if self.persist else ["--save", ""]
         if self.password:
@@ -232,7 +274,9 @@ class Redis:
 def start_redis(password: str | None = None, persist: bool = False) -> Redis:
     if shutil.which("redis-server") is None:
         unavailable("redis-server not found (Debian: apt-get install redis-server)")
-    server = Redis(root=_private_dir("zc-redis-"), port=free_port(), password=password, persist=persist)
+    server = Redis(
+        root=_private_dir("zc-redis-"), port=free_port(), password=password, persist=persist
+    )
     try:
         server.start()
     except (OSError, TimeoutError, RuntimeError) as exc:
@@ -331,14 +375,31 @@ def start_docker() -> DockerEngine:
     with (root / "dockerd.log").open("wb") as log:
         engine.process = subprocess.Popen(
             [
-                str(dockerd), "--storage-driver=vfs", "--iptables=false", "--ip6tables=false",
-                "--bridge=none", "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
-                "--pidfile", str(root / "docker.pid"), "-H", engine.url,
+                str(dockerd),
+                "--storage-driver=vfs",
+                "--iptables=false",
+                "--ip6tables=false",
+                "--bridge=none",
+                "--data-root",
+                str(root / "data"),
+                "--exec-root",
+                str(root / "exec"),
+                "--pidfile",
+                str(root / "docker.pid"),
+                "-H",
+                engine.url,
             ],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
-        wait_for(lambda: engine.cli("version", "--format", "{{.Server.Version}}", timeout=5), 60, "dockerd", 0.2)
+        wait_for(
+            lambda: engine.cli("version", "--format", "{{.Server.Version}}", timeout=5),
+            60,
+            "dockerd",
+            0.2,
+        )
         engine.cli("import", "-c", "ENV PATH=/bin", "-", BUSYBOX_IMAGE, input=busybox_rootfs_tar())
     except (TimeoutError, RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
         detail = engine.log()[-800:]

@@ -20,5 +20,7 @@ def test_redis_starts(redis_server: services.Redis) -> None:
 
 
 def test_docker_engine_runs_a_busybox_container(docker_engine: services.DockerEngine) -> None:
-    out = docker_engine.cli("run", "--rm", "--network", "none", services.BUSYBOX_IMAGE, "echo", "hello")
+    out = docker_engine.cli(
+        "run", "--rm", "--network", "none", services.BUSYBOX_IMAGE, "echo", "hello"
+    )
     assert out.strip() == "hello"

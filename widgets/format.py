@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from rich.text import Text
-
 from zconsole.checks.base import Status
 
 STATUS_STYLE = {

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
-
 from zconsole.checks.base import Status
 from zconsole.widgets.format import STATUS_STYLE
 from zconsole.widgets.text import inert
@@ -36,10 +35,14 @@ class StatusHeader(Widget):
         if self.target:
             text.append(f" [{self.target}]", style="dim")
         text.append("  ")
-        text.append(f"{self.worst.symbol} {self.worst.value.upper()}", style=STATUS_STYLE[self.worst])
+        text.append(
+            f"{self.worst.symbol} {self.worst.value.upper()}", style=STATUS_STYLE[self.worst]
+        )
         if self.incident:
             text.append("  ")
-            text.append_text(inert(self.incident, single_line=True, max_len=60, style="bold yellow"))
+            text.append_text(
+                inert(self.incident, single_line=True, max_len=60, style="bold yellow")
+            )
         if self.read_only:
             text.append("  READ-ONLY", style="bold cyan")
         text.append("  " + datetime.now(UTC).strftime("%H:%M:%S UTC"), style="dim")

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
-
 from zconsole.checks.base import Status
 from zconsole.widgets.format import STATUS_STYLE, bar, human_bytes, human_duration
 from zconsole.widgets.pane import Pane
@@ -33,10 +32,12 @@ class HostPane(Pane):
         host: HostData = data
         gauges = Text()
         gauges.append(f"CPU  {bar(host.cpu_percent)} {host.cpu_percent:5.1f}%")
-        gauges.append(f"   load {host.load[0]:.2f} {host.load[1]:.2f} {host.load[2]:.2f} / {host.cores} cores\n")
+        load = " ".join(f"{v:.2f}" for v in host.load)
+        gauges.append(f"   load {load} / {host.cores} cores\n")
         mem = host.memory
         gauges.append(f"MEM  {bar(mem.percent)} {mem.percent:5.1f}%")
-        gauges.append(f"   {human_bytes(mem.used)} of {human_bytes(mem.total)}, {human_bytes(mem.available)} free\n")
+        used, total = human_bytes(mem.used), human_bytes(mem.total)
+        gauges.append(f"   {used} of {total}, {human_bytes(mem.available)} free\n")
         if host.swap.total:
             gauges.append(f"SWAP {bar(host.swap.percent)} {host.swap.percent:5.1f}%")
             gauges.append(f"   {human_bytes(host.swap.used)} of {human_bytes(host.swap.total)}\n")
@@ -49,7 +50,10 @@ class HostPane(Pane):
             status: Status = disk.status
             table.add_row(
                 inert(disk.mount, single_line=True, max_len=30),
-                Text(f"{bar(disk.percent, 6)} {disk.percent:4.1f}%", style=STATUS_STYLE[status] if status is not Status.OK else ""),
+                Text(
+                    f"{bar(disk.percent, 6)} {disk.percent:4.1f}%",
+                    style=STATUS_STYLE[status] if status is not Status.OK else "",
+                ),
                 human_bytes(disk.total),
                 "–" if disk.inodes_percent is None else f"{disk.inodes_percent:.0f}%",
                 Text(f"{status.symbol} {status.value}", style=STATUS_STYLE[status]),

@@ -1,4 +1,4 @@
-"""Messages widgets post upward. The app (zconsole/) turns them into actions and timeline entries."""
+"""Messages widgets post upward; the app turns them into actions and timeline entries."""
 
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
-
 from zconsole.checks.base import CheckResult, Status
 from zconsole.widgets.format import STATUS_STYLE, human_duration
 from zconsole.widgets.messages import PinRequested
@@ -115,7 +114,9 @@ class Pane(Vertical):
                 row = table.get_row_at(table.cursor_row)
                 header = [str(c.label) for c in table.columns.values()]
                 cells = [c.plain if isinstance(c, Text) else str(c) for c in row]
-                return " · ".join(f"{h}={v}" if h else v for h, v in zip(header, cells, strict=False))
+                return " · ".join(
+                    f"{h}={v}" if h else v for h, v in zip(header, cells, strict=False)
+                )
         if self.result is not None:
             return f"{self.title}: {self.result.latest.summary}"
         return None

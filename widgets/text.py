@@ -61,7 +61,11 @@ def inert(
         # Bound the work on huge inputs before parsing; the final cut happens below.
         text = text[: max_len * 4]
     cleaned = strip_escapes(text, keep_colour=colour)
-    result = Text.from_ansi(cleaned, style=style) if colour and "\x1b" in cleaned else Text(cleaned, style=style)
+    result = (
+        Text.from_ansi(cleaned, style=style)
+        if colour and "\x1b" in cleaned
+        else Text(cleaned, style=style)
+    )
     if single_line:
         # from_ansi splits on newlines; none are left in single-line mode.
         result.no_wrap = True

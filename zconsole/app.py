@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterable
+from functools import partial
 from typing import Any, ClassVar
 
 from textual import events, on
@@ -11,6 +12,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer
 
 from zconsole.checks.base import Check, CheckResult, worst
@@ -105,7 +107,9 @@ class ZConsoleApp(App[None]):
     def on_mount(self) -> None:
         self._apply_size(self.size.width, self.size.height)
         if self.poll:
-            self.run_worker(self.scheduler.run(), name="scheduler", group="scheduler", exit_on_error=False)
+            self.run_worker(
+                self.scheduler.run(), name="scheduler", group="scheduler", exit_on_error=False
+            )
         self.set_interval(1.0, self._tick)
 
     def on_resize(self, event: events.Resize) -> None:
@@ -151,8 +155,8 @@ class ZConsoleApp(App[None]):
 
     def action_show_pane(self, name: str) -> None:
         self.active_pane = name
-        for pane in self.query(Pane):
-            pane.set_class(pane.source == name, "-active")
+        for each in self.query(Pane):
+            each.set_class(each.source == name, "-active")
         self.query_one(TabBar).active = name
         pane = self.pane(name)
         if pane is not None:
@@ -161,10 +165,10 @@ class ZConsoleApp(App[None]):
                 focusable[0].focus()
 
     def action_pin(self) -> None:
-        focused = self.focused
-        node = focused
+        """Pin the selected row of the pane holding focus (or the active pane)."""
+        node: Widget | None = self.focused
         while node is not None and not isinstance(node, Pane):
-            node = node.parent  # type: ignore[assignment]
+            node = node.parent if isinstance(node.parent, Widget) else None
         pane = node if isinstance(node, Pane) else self.pane(self.active_pane)
         if pane is not None:
             pane.request_pin()
@@ -180,9 +184,11 @@ class ZConsoleApp(App[None]):
             yield SystemCommand(
                 f"Show {TITLES[name]} ({index})",
                 f"Switch to the {TITLES[name]} pane",
-                lambda n=name: self.action_show_pane(n),  # type: ignore[misc]
+                partial(self.action_show_pane, name),
             )
-        yield SystemCommand("Pin selected row", "Copy the selected row into the timeline", self.action_pin)
+        yield SystemCommand(
+            "Pin selected row", "Copy the selected row into the timeline", self.action_pin
+        )
 
     async def on_unmount(self) -> None:
         self.scheduler.close()

@@ -31,16 +31,28 @@ def build_parser() -> argparse.ArgumentParser:
         "mitigations in one screen.",
     )
     parser.add_argument("--version", action="version", version=f"zconsole {__version__}")
-    parser.add_argument("-c", "--config", type=Path, help="config file (default: ./zconsole.toml, then the user config dir)")
+    parser.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        help="config file (default: ./zconsole.toml, then the user config dir)",
+    )
     parser.add_argument("-t", "--target", help="use [targets.NAME] from the config")
-    parser.add_argument("--read-only", action="store_true", default=None, help="disable every action (wallboard mode)")
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        default=None,
+        help="disable every action (wallboard mode)",
+    )
     parser.add_argument("--store", help="incident store (SQLite file)")
     parser.add_argument("--interval", type=float, help="seconds between polls")
     parser.add_argument("--database-url", help="PostgreSQL DSN (overrides DATABASE_URL)")
     parser.add_argument("--redis-url", help="Redis URL (overrides REDIS_URL)")
     parser.add_argument("--docker-host", help="Docker engine URL (overrides DOCKER_HOST)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    snap = sub.add_parser("snapshot", help="run every check once and print the result (exit 0/1/2/3)")
+    snap = sub.add_parser(
+        "snapshot", help="run every check once and print the result (exit 0/1/2/3)"
+    )
     snap.add_argument("--json", action="store_true", help="machine-readable output (version 1)")
     sub.add_parser("config", help="print the effective config, passwords redacted")
     _add_incident_commands(sub)
@@ -48,11 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_incident_commands(sub: Any) -> None:
+    import importlib
+
     try:
-        from zconsole.incident_cli import add_parser
-    except ImportError:  # the incident store is an optional part of the build
+        module = importlib.import_module("zconsole.incident_cli")
+    except ImportError:  # built in the incident issue; absent in partial builds
         return
-    add_parser(sub)
+    module.add_parser(sub)
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -132,7 +146,9 @@ def snapshot_command(config: Config, *, as_json: bool) -> int:
         lines = [f"{report['hostname']}: {report['worst'].upper()}"]
         for name, check in report["checks"].items():
             status = Status(check["status"])
-            lines.append(f"  {status.symbol} {name:<9} {status.value.upper():<7} {check['summary']}")
+            lines.append(
+                f"  {status.symbol} {name:<9} {status.value.upper():<7} {check['summary']}"
+            )
         sys.stdout.write(redact("\n".join(lines)) + "\n")
     return Status(report["worst"]).exit_code
 

@@ -30,7 +30,7 @@ class _Section(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     pass
 
 
-class GeneralConfig(_Section):
+class GeneralConfig(_Section, frozen=True):
     #: Seconds between polls of each check (each section may override).
     interval: float = 2.0
     #: Hard timeout of one poll, seconds.
@@ -41,7 +41,7 @@ class GeneralConfig(_Section):
     store: str = ""
 
 
-class HostConfig(_Section):
+class HostConfig(_Section, frozen=True):
     interval: float | None = None
     timeout: float | None = None
     # Runbooks: "CPU > 80 %", "memory > 85 %", "disk > 90 %".
@@ -63,7 +63,7 @@ class HostConfig(_Section):
     log_max_age_days: int = 7
 
 
-class DockerConfig(_Section):
+class DockerConfig(_Section, frozen=True):
     enabled: bool = True
     #: Engine URL; empty means DOCKER_HOST or the default unix socket.
     host: str = ""
@@ -74,7 +74,7 @@ class DockerConfig(_Section):
     error_pattern: str = r"(?i)\b(error|exception|traceback|fatal|panic)\b"
 
 
-class PostgresConfig(_Section):
+class PostgresConfig(_Section, frozen=True):
     #: libpq DSN or URL; empty means DATABASE_URL, then PG* environment variables.
     dsn: str = ""
     interval: float | None = None
@@ -88,7 +88,7 @@ class PostgresConfig(_Section):
     statements_top: int = 10
 
 
-class RedisConfig(_Section):
+class RedisConfig(_Section, frozen=True):
     #: redis:// or rediss:// URL; empty means REDIS_URL.
     url: str = ""
     interval: float | None = None
@@ -104,7 +104,7 @@ class RedisConfig(_Section):
     memory_crit_pct: float = 95.0
 
 
-class EndpointConfig(_Section):
+class EndpointConfig(_Section, frozen=True):
     url: str
     name: str = ""
     expect_status: int | None = None
@@ -115,7 +115,7 @@ class EndpointConfig(_Section):
     verify: bool = True
 
 
-class HttpConfig(_Section):
+class HttpConfig(_Section, frozen=True):
     endpoints: list[EndpointConfig] = msgspec.field(default_factory=list)
     interval: float | None = None
     timeout: float | None = None
@@ -124,7 +124,7 @@ class HttpConfig(_Section):
     cert_crit_days: float = 3.0
 
 
-class CustomAction(_Section):
+class CustomAction(_Section, frozen=True):
     """A runbook command from config: an argv list, never a shell string."""
 
     name: str
@@ -135,7 +135,7 @@ class CustomAction(_Section):
     timeout: float = 30.0
 
 
-class IncidentConfig(_Section):
+class IncidentConfig(_Section, frozen=True):
     #: "P0-P3" (default, most runbooks) or "P1-P4".
     severity_scheme: str = "P0-P3"
     #: Minutes between status updates per severity index (most severe first).
@@ -149,7 +149,7 @@ class IncidentConfig(_Section):
     hysteresis_s: float = 30.0
 
 
-class Target(_Section):
+class Target(_Section, frozen=True):
     """A named set of overrides chosen with --target."""
 
     general: dict[str, Any] = msgspec.field(default_factory=dict)
@@ -161,7 +161,7 @@ class Target(_Section):
     incident: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class Config(_Section):
+class Config(_Section, frozen=True):
     general: GeneralConfig = msgspec.field(default_factory=GeneralConfig)
     host: HostConfig = msgspec.field(default_factory=HostConfig)
     docker: DockerConfig = msgspec.field(default_factory=DockerConfig)
@@ -342,7 +342,11 @@ def effective_toml(config: Config) -> str:
     for section, body in data.items():
         if isinstance(body, dict) and section != "targets":
             lines.append(f"\n[{section}]")
-            lines += [f"{k} = {_toml_value(v)}" for k, v in body.items() if not isinstance(v, list) or not v or not isinstance(v[0], dict)]
+            lines += [
+                f"{k} = {_toml_value(v)}"
+                for k, v in body.items()
+                if not isinstance(v, list) or not v or not isinstance(v[0], dict)
+            ]
             for k, v in body.items():
                 if isinstance(v, list) and v and isinstance(v[0], dict):
                     for item in v:

@@ -21,7 +21,6 @@ from typing import Any
 
 from zconsole.checks.base import Check, CheckResult, Snapshot, Status, now_utc
 
-
 Listener = Callable[[CheckResult], None]
 
 
@@ -112,7 +111,9 @@ class Scheduler:
         if snapshot.error is None and snapshot.configured:
             slot.last_good = snapshot
             slot.last_good_at = time.monotonic()
-        return CheckResult(latest=snapshot, last_good=slot.last_good, last_good_at=slot.last_good_at)
+        return CheckResult(
+            latest=snapshot, last_good=slot.last_good, last_good_at=slot.last_good_at
+        )
 
     def close(self) -> None:
         """Stop polling and release every check's client, without waiting for hung threads."""

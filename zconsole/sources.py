@@ -23,7 +23,7 @@ HINTS = {
     "docker": "set DOCKER_HOST or [docker] host, or start the Docker engine",
     "postgres": "set DATABASE_URL, PGHOST/PGDATABASE, or [postgres] dsn in zconsole.toml",
     "redis": "set REDIS_URL or [redis] url in zconsole.toml",
-    "http": "add [[http.endpoints]] url = \"https://…/health\" to zconsole.toml",
+    "http": 'add [[http.endpoints]] url = "https://…/health" to zconsole.toml',
 }
 
 DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock"
@@ -75,7 +75,10 @@ def _docker(config: Config) -> Check[Any]:
     from zconsole.checks.docker import DockerCheck
 
     return DockerCheck(
-        config.docker, url, interval=config.interval_of("docker"), timeout=config.timeout_of("docker")
+        config.docker,
+        url,
+        interval=config.interval_of("docker"),
+        timeout=config.timeout_of("docker"),
     )
 
 
