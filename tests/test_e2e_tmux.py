@@ -54,7 +54,9 @@ def tmux(workdir: Path) -> Iterator[Tmux]:
 def start(
     tmux: Tmux, workdir: Path, *args: str, size: tuple[int, int] = (80, 24), env: str = ""
 ) -> None:
-    command = f"cd {workdir} && env -u COLUMNS -u LINES {env} {ZCONSOLE} {' '.join(args)}; echo EXITED-$?; sleep 60"
+    # COLUMNS/LINES from the test runner would pin Textual's idea of the terminal size.
+    run = f"env -u COLUMNS -u LINES {env} {ZCONSOLE} {' '.join(args)}"
+    command = f"cd {workdir} && {run}; echo EXITED-$?; sleep 60"
     width, height = str(size[0]), str(size[1])
     tmux("new-session", "-d", "-s", "zc", "-x", width, "-y", height, command)
     # A detached session may keep tmux's default size; make the window the size asked for.

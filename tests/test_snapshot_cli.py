@@ -1,4 +1,4 @@
-"""`zconsole snapshot`: the documented JSON (version 1), Nagios exit codes, and no Textual import."""
+"""`zconsole snapshot`: documented JSON (version 1), Nagios exit codes, no Textual import."""
 
 from __future__ import annotations
 
@@ -134,7 +134,9 @@ def test_text_output_names_every_source(workdir: Path) -> None:
 def test_snapshot_never_imports_textual(workdir: Path) -> None:
     (workdir / "zconsole.toml").write_text(CALM)
     code = (
-        "import sys\nfrom zconsole.cli import collect_snapshot\nfrom zconsole.config import load_config\n"
+        "import sys\n"
+        "from zconsole.cli import collect_snapshot\n"
+        "from zconsole.config import load_config\n"
         "collect_snapshot(load_config())\n"
         "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
         "print(','.join(bad))\n"
