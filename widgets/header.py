@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
+
 from zconsole.checks.base import Status
 from zconsole.widgets.format import STATUS_STYLE
 from zconsole.widgets.text import inert
@@ -22,9 +24,18 @@ class StatusHeader(Widget):
     worst: reactive[Status] = reactive(Status.UNKNOWN)
     incident: reactive[str] = reactive("")
 
-    def __init__(self, hostname: str, *, read_only: bool = False, target: str = "") -> None:
+    def __init__(
+        self,
+        hostname: str,
+        *,
+        read_only: bool = False,
+        target: str = "",
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         super().__init__()
         self.hostname = hostname
+        #: Injectable so that screen snapshots are deterministic.
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.read_only = read_only
         self.target = target
 
@@ -45,7 +56,7 @@ class StatusHeader(Widget):
             )
         if self.read_only:
             text.append("  READ-ONLY", style="bold cyan")
-        text.append("  " + datetime.now(UTC).strftime("%H:%M:%S UTC"), style="dim")
+        text.append("  " + self.clock().strftime("%H:%M:%S UTC"), style="dim")
         return text
 
 

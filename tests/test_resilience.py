@@ -1,0 +1,96 @@
+"""Issue 2's promise with the real PostgreSQL check: a dead, refused or hung database shows its
+reason within the timeout while the host pane keeps updating and keys still answer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests import services
+from tests.test_app import pane_text, wait_until
+from zconsole.app import ZConsoleApp
+from zconsole.checks.base import Status
+from zconsole.config import load_config
+from zconsole.sources import build_checks
+from zconsole.widgets.header import TabBar
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[services.Postgres]:
+    server = services.start_postgres()
+    yield server
+    services.destroy_postgres(server)
+
+
+def make_app(dsn: str) -> ZConsoleApp:
+    flags: dict[str, Any] = {
+        "general": {"interval": 0.3, "timeout": 1.5},
+        "docker": {"enabled": False},
+        "postgres": {"dsn": dsn},
+    }
+    config = load_config(env={}, flags=flags)
+    return ZConsoleApp(config, build_checks(config))
+
+
+async def assert_host_updates_and_keys_answer(app: ZConsoleApp, pilot: Any) -> None:
+    first = app.scheduler.result("host")
+    assert first is not None
+    await wait_until(
+        pilot,
+        lambda: (
+            (r := app.scheduler.result("host")) is not None
+            and r.latest.collected_at > first.latest.collected_at
+        ),
+    )
+    await pilot.press("3")
+    assert app.query_one(TabBar).active == "postgres"
+    await pilot.press("1")
+    assert app.query_one(TabBar).active == "host"
+
+
+def postgres_status(app: ZConsoleApp) -> Status | None:
+    result = app.scheduler.result("postgres")
+    return None if result is None else result.latest.status
+
+
+async def test_stopping_postgres_shows_the_reason_and_recovery(
+    private_postgres: services.Postgres,
+) -> None:
+    app = make_app(private_postgres.dsn)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await wait_until(pilot, lambda: postgres_status(app) not in (None, Status.ERROR))
+        private_postgres.stop("fast")
+        await wait_until(pilot, lambda: postgres_status(app) is Status.ERROR, timeout=20)
+        text = pane_text(app, "postgres")
+        assert "stale" in text
+        await assert_host_updates_and_keys_answer(app, pilot)
+        private_postgres.start()
+        await wait_until(
+            pilot, lambda: postgres_status(app) not in (None, Status.ERROR), timeout=30
+        )
+
+
+async def test_closed_port_is_refused_with_a_clear_reason() -> None:
+    port = services.closed_port()
+    app = make_app(f"postgresql://app:pw-resil-1@127.0.0.1:{port}/app")
+    async with app.run_test(size=(200, 60)) as pilot:
+        started = time.monotonic()
+        await wait_until(pilot, lambda: postgres_status(app) is Status.ERROR)
+        assert time.monotonic() - started < 15
+        text = pane_text(app, "postgres")
+        assert "refused" in text.lower()
+        assert "pw-resil-1" not in text
+        await assert_host_updates_and_keys_answer(app, pilot)
+
+
+async def test_a_listener_that_never_answers_times_out() -> None:
+    with services.hanging_listener() as port:
+        app = make_app(f"postgresql://app@127.0.0.1:{port}/app")
+        async with app.run_test(size=(200, 60)) as pilot:
+            await wait_until(pilot, lambda: postgres_status(app) is Status.ERROR)
+            text = pane_text(app, "postgres").lower()
+            assert "timeout" in text or "timed out" in text or "no answer" in text
+            await assert_host_updates_and_keys_answer(app, pilot)
