@@ -16,12 +16,21 @@ MASK = "***"
 _lock = threading.Lock()
 _known: set[str] = set()
 
-# scheme://user:password@host  ->  scheme://user:***@host
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/?#@\s]*:)(?P<pw>[^@\s/]+)(?=@)")
+# scheme://user:password@host  ->  scheme://user:***@host. The password runs to the LAST "@"
+# before the host, as urllib and the drivers parse it: a raw "@" in a password ("p@ss") is common.
+# Quotes end a URL, so redacting serialised JSON never runs from one string into the next.
+_URL_PASSWORD = re.compile(
+    # Anchored on "://" (the scheme is only looked behind at): matching the scheme itself made
+    # every letter of a long run (a base64 blob in a log line) start a scan, quadratic time.
+    r"(?<=[a-zA-Z0-9+.-])(?P<head>://[^:/?#@\s]*:)"
+    r"(?P<pw>[^\s/\"']+)(?=@[^@\s/?#\"']*(?:[/?#\s\"']|$))"
+)
 # libpq keyword form and friends: password=secret, password='se cret'
 _KEYWORD_PASSWORD = re.compile(
-    r"(?P<head>\b(?:password|passwd|pwd|requirepass|token|secret)\s*[=:]\s*)"
-    r"(?P<pw>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s,;&]+)",
+    # Also as the tail of a longer name: access_token=, client_secret=, X-Auth-Token:.
+    r"(?P<head>(?:\b|(?<=[_-]))(?:password|passwd|pwd|requirepass|token|secret)\s*[=:]\s*)"
+    # An unquoted value stops at a quote: redacting serialised JSON must not eat its closing one.
+    r"(?P<pw>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s,;&'\"]+)",
     re.IGNORECASE,
 )
 # A secret shorter than this is too likely to match ordinary text to be replaced blindly.

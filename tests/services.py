@@ -207,6 +207,48 @@ def start_postgres(extra_conf: dict[str, str] | None = None) -> Postgres:
     return server
 
 
+def start_standby(primary: Postgres, name: str = "zc-standby") -> Postgres:
+    """A streaming standby of `primary` (pg_basebackup -R) on its own port; its walreceiver
+    shows in the primary's pg_stat_replication as application_name `name`."""
+    root = _private_dir("zc-pg-standby-", owner=primary.run_as)
+    standby = Postgres(bindir=primary.bindir, root=root, port=free_port(), run_as=primary.run_as)
+    try:
+        subprocess.run(
+            standby._cmd(
+                str(primary.bindir / "pg_basebackup"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(primary.port),
+                "-U",
+                "postgres",
+                "-D",
+                str(standby.datadir),
+                "-R",
+                "-X",
+                "stream",
+                "--no-sync",
+            ),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        conf = {
+            "port": str(standby.port),
+            "unix_socket_directories": f"'{root}'",
+            "cluster_name": f"'{name}'",
+            "hot_standby": "on",
+        }
+        with (standby.datadir / "postgresql.conf").open("a") as fh:
+            fh.writelines(f"{k} = {v}\n" for k, v in conf.items())
+        standby.start()
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        shutil.rmtree(root, ignore_errors=True)
+        unavailable(f"standby did not start: {exc}; {detail.decode(errors='replace')[-500:]}")
+    return standby
+
+
 def destroy_postgres(server: Postgres) -> None:
     server.stop("immediate")
     shutil.rmtree(server.root, ignore_errors=True)

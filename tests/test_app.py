@@ -61,6 +61,7 @@ async def test_keys_answer_and_host_updates_while_a_backend_hangs() -> None:
         app = ZConsoleApp(Config(), [host, HangingPostgres(port)])
         async with app.run_test(size=(200, 60)) as pilot:
             await wait_until(pilot, lambda: "no answer after" in pane_text(app, "postgres"))
+            await wait_until(pilot, lambda: app.scheduler.result("host") is not None)
             first = app.scheduler.result("host")
             assert first is not None
             await wait_until(

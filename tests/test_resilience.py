@@ -36,6 +36,7 @@ def make_app(dsn: str) -> ZConsoleApp:
 
 
 async def assert_host_updates_and_keys_answer(app: ZConsoleApp, pilot: Any) -> None:
+    await wait_until(pilot, lambda: app.scheduler.result("host") is not None)
     first = app.scheduler.result("host")
     assert first is not None
     await wait_until(

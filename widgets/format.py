@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+
 from zconsole.checks.base import Status
 
 STATUS_STYLE = {

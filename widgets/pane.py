@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
+
 from zconsole.checks.base import CheckResult, Status
 from zconsole.widgets.format import STATUS_STYLE, human_duration
 from zconsole.widgets.messages import PinRequested

@@ -1,12 +1,336 @@
-"""PostgreSQL pane — its full table comes with its own issue; for now status and summary."""
+"""PostgreSQL pane: connections, activity, blocking tree, slow statements, health, replication.
+
+Every query text, user, database, application and host name comes from the server and is
+outside text: it goes through :func:`~zconsole.widgets.text.inert` before it reaches a widget.
+Mitigation keys post :class:`MitigationRequested`; the app builds, confirms and runs them.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from zconsole.widgets.pane import SummaryPane
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Static
+
+from zconsole.checks.base import Status
+from zconsole.widgets.format import STATUS_STYLE, bar, human_bytes, human_duration
+from zconsole.widgets.messages import MitigationRequested
+from zconsole.widgets.pane import Pane
+from zconsole.widgets.text import inert
+
+if TYPE_CHECKING:
+    from zconsole.checks.postgres import (
+        Blocked,
+        Health,
+        PostgresData,
+        Replica,
+        Session,
+        StandbyStatus,
+    )
+
+#: Columns of the one-line query in tables (the full text shows below on selection).
+QUERY_COLUMN_LEN = 80
+FULL_QUERY_LEN = 4000
+STATE_STYLE = {
+    "active": "green",
+    "idle in transaction": "bold yellow",
+    "idle in transaction (aborted)": "bold red",
+    "idle": "dim",
+}
+SHORT_STATE = {
+    "idle in transaction": "idle in tx",
+    "idle in transaction (aborted)": "idle in tx (aborted)",
+}
 
 
-class PostgresPane(SummaryPane):
+def _state(state: str | None) -> Text:
+    if state is None:
+        return Text("<hidden>", style="dim")
+    return inert(SHORT_STATE.get(state, state), single_line=True, style=STATE_STYLE.get(state, ""))
+
+
+def _name(value: str | None, width: int = 16) -> Text:
+    return inert(value or "–", single_line=True, max_len=width)
+
+
+def _query(query: str) -> Text:
+    return inert(" ".join(query.split()), single_line=True, max_len=QUERY_COLUMN_LEN, colour=False)
+
+
+def _counts(label: str, counts: dict[str, int], limit: int = 4) -> Text:
+    line = Text(f"{label}: ", style="dim")
+    items = list(counts.items())
+    for index, (name, count) in enumerate(items[:limit]):
+        if index:
+            line.append(", ")
+        line.append_text(inert(name, single_line=True, max_len=24))
+        line.append(f" {count}")
+    if len(items) > limit:
+        line.append(f", +{len(items) - limit} more", style="dim")
+    if not items:
+        line.append("–")
+    return line
+
+
+class PostgresPane(Pane):
+    """One PostgreSQL server."""
+
     source: ClassVar[str] = "postgres"
     title: ClassVar[str] = "PostgreSQL"
+
+    DEFAULT_CSS = """
+    PostgresPane #pg-activity { height: 1fr; min-height: 4; }
+    PostgresPane #pg-blocking { height: auto; max-height: 10; }
+    PostgresPane #pg-statements { height: auto; max-height: 8; }
+    PostgresPane #pg-query { height: auto; max-height: 6; color: $text-muted; }
+    PostgresPane .pg--line { height: auto; }
+    PostgresPane #pg-notes { color: $warning; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Upper case like the containers pane: lower-case letters are the app's (i declare, ...).
+        Binding("C", "mitigate('cancel')", "Cancel query"),
+        Binding("K", "mitigate('terminate')", "Terminate"),
+        Binding("B", "mitigate('terminate_root_blocker')", "Kill root blocker"),
+        Binding("L", "mitigate('terminate_long')", "Kill long queries"),
+        Binding("I", "mitigate('terminate_idle_tx')", "Kill idle in tx"),
+        Binding("D", "mitigate('dump')", "pg_dump"),
+        Binding("t", "toggle_statements", "Statements by mean/total"),
+    ]
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.data: PostgresData | None = None
+        self._activity: list[Session] = []
+        self._blocking: list[Blocked] = []
+        #: Slow statements ordered by mean time (False: by total time); `t` toggles.
+        self.statements_by_mean = True
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="pg-connections", classes="pg--line")
+        yield Static("", id="pg-health", classes="pg--line")
+        yield Static("", id="pg-replication", classes="pg--line")
+        yield Static("", id="pg-notes", classes="pg--line")
+        activity: DataTable[Any] = DataTable(id="pg-activity", cursor_type="row")
+        activity.add_columns(
+            "pid", "user", "database", "application", "client", "state", "wait", "for", "query"
+        )
+        yield activity
+        yield Static("", id="pg-query")
+        blocking: DataTable[Any] = DataTable(id="pg-blocking", cursor_type="row")
+        blocking.add_columns("blocking tree", "user", "state", "in state", "wait", "query")
+        yield blocking
+        statements: DataTable[Any] = DataTable(id="pg-statements", cursor_type="row")
+        statements.add_columns("mean", "total", "calls", "user", "statement")
+        yield statements
+
+    # -- rendering -----------------------------------------------------------------------------
+
+    def render_data(self, data: Any) -> None:
+        pg: PostgresData = data
+        self.data = pg
+        self.query_one("#pg-connections", Static).update(self._connections_text(pg))
+        self.query_one("#pg-health", Static).update(self._health_text(pg.health, pg))
+        self.query_one("#pg-replication", Static).update(
+            self._replication_text(pg.replication, pg.standby)
+        )
+        self.query_one("#pg-notes", Static).update(self._notes_text(pg))
+        self._fill_activity(pg)
+        self._fill_blocking(pg)
+        self._fill_statements(pg)
+
+    def _connections_text(self, pg: PostgresData) -> Text:
+        c = pg.connections
+        style = STATUS_STYLE[c.status] if c.status is not Status.OK else ""
+        text = Text()
+        text.append(f"conns {bar(c.percent)} {c.total}/{c.max} ({c.percent:.0f}%)", style=style)
+        text.append(f"  {c.status.symbol} {c.status.value}", style=STATUS_STYLE[c.status])
+        text.append("   ")
+        text.append_text(_counts("state", c.by_state, 5))
+        text.append("\n")
+        text.append_text(_counts("db", c.by_database, 3))
+        text.append("  ")
+        text.append_text(_counts("app", c.by_application, 3))
+        text.append("\n")
+        text.append_text(_counts("user", c.by_user, 3))
+        text.append("  ")
+        text.append_text(_counts("client", c.by_client, 3))
+        return text
+
+    def _health_text(self, h: Health, pg: PostgresData) -> Text:
+        text = Text()
+        text.append(f"{pg.role} · PostgreSQL {h.version.split()[0]} · ")
+        text.append_text(inert(f"as {pg.user} ({pg.privileges})", single_line=True))
+        connect = f"{h.connect_ms:.0f} ms" if h.connect_ms is not None else "–"
+        text.append(f" · connect {connect}")
+        hit = f"{h.cache_hit_pct:.1f}%" if h.cache_hit_pct is not None else "–"
+        text.append(f" · cache hit {hit}")
+        if h.commits_per_s is not None and h.rollbacks_per_s is not None:
+            text.append(f" · {h.commits_per_s:.1f} commit/s {h.rollbacks_per_s:.1f} rollback/s")
+        text.append("\n")
+        deadlocks = f"deadlocks {h.deadlocks}"
+        text.append(
+            deadlocks + (f" (+{h.deadlocks_new})" if h.deadlocks_new else ""),
+            style="bold red" if h.deadlocks_new else "",
+        )
+        text.append(f" · temp files {h.temp_files} ({human_bytes(h.temp_bytes)})")
+        xid_style = "bold red" if h.xid_age_pct >= 75 else "yellow" if h.xid_age_pct >= 50 else ""
+        text.append(f" · xid age {h.xid_age:,} ({h.xid_age_pct:.1f}% to wraparound)", xid_style)
+        text.append(f" · autovacuum {len(h.autovacuums)}")
+        for worker in h.autovacuums[:2]:
+            text.append(" ")
+            text.append_text(inert(worker.query.removeprefix("autovacuum: "), max_len=40))
+        if h.databases:
+            text.append(" · ")
+            for index, db in enumerate(h.databases[:4]):
+                if index:
+                    text.append(", ")
+                text.append_text(inert(db.name, single_line=True, max_len=20))
+                text.append(f" {human_bytes(db.size_bytes)}")
+        if pg.dump is not None:
+            d = pg.dump
+            text.append("\npg_dump ")
+            text.append_text(inert(d.database, single_line=True, max_len=30))
+            text.append(" → ")
+            text.append_text(inert(d.path, single_line=True, max_len=60))
+            state = "running" if d.running else "failed" if d.error else "done"
+            text.append(f": {human_bytes(d.bytes_written)} written, {state}")
+        return text
+
+    def _replication_text(
+        self, replicas: tuple[Replica, ...], standby: StandbyStatus | None
+    ) -> Text:
+        text = Text("replication: ", style="dim")
+        if standby is not None:
+            delay = standby.replay_delay_s
+            text.append("this is a standby · replay delay ", style="")
+            text.append(human_duration(delay) if delay is not None else "–")
+            text.append(f" · {human_bytes(standby.lag_bytes)} not replayed")
+            text.append(" · receiver ")
+            text.append_text(_name(standby.receiver_status or "not running"))
+            return text
+        if not replicas:
+            text.append("no standby connected")
+            return text
+        for index, r in enumerate(replicas):
+            if index:
+                text.append("  ")
+            text.append_text(_name(r.name, 24))
+            text.append_text(_name(f"@{r.client_addr or 'local'}", 24))
+            if r.gone:
+                text.append(" GONE", style="bold red")
+                continue
+            text.append(f" {r.state}", style="green" if r.state == "streaming" else "yellow")
+            lag = human_bytes(r.lag_bytes) if r.lag_bytes is not None else "–"
+            secs = f"{r.lag_s:.1f} s" if r.lag_s is not None else "–"
+            text.append(f" lag {lag} / {secs}")
+        return text
+
+    def _notes_text(self, pg: PostgresData) -> Text:
+        notes = list(pg.limitations)
+        if pg.statements is None and pg.statements_unavailable not in notes:
+            notes.append(pg.statements_unavailable or "slow statements unavailable")
+        return inert("\n".join(f"⚠ {n}" for n in notes)) if notes else Text("")
+
+    def _fill_activity(self, pg: PostgresData) -> None:
+        table = self.query_one("#pg-activity", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        self._activity = list(pg.long_queries)
+        for s in self._activity:
+            table.add_row(
+                str(s.pid),
+                _name(s.usename),
+                _name(s.datname),
+                _name(s.application_name),
+                _name(s.client_addr or "local", 20),
+                _state(s.state),
+                _name(s.wait_event, 14),
+                human_duration(s.duration_s),
+                _query(s.query),
+            )
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+        self._show_query()
+
+    def _fill_blocking(self, pg: PostgresData) -> None:
+        table = self.query_one("#pg-blocking", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        self._blocking = list(pg.blocking)
+        for b in self._blocking:
+            label = Text("  " * b.depth)
+            if b.depth == 0:
+                label.append(f"■ {b.pid} ROOT", style="bold red")
+            else:
+                label.append(f"└ {b.pid} waits on {', '.join(map(str, b.blocked_by))}")
+            table.add_row(
+                label,
+                _name(b.usename),
+                _state(b.state),
+                human_duration(b.state_s),
+                _name(b.wait_event, 14),
+                _query(b.query),
+            )
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+
+    def _fill_statements(self, pg: PostgresData) -> None:
+        table = self.query_one("#pg-statements", DataTable)
+        table.clear()
+        statements = pg.statements if self.statements_by_mean else pg.statements_by_total
+        table.display = statements is not None
+        table.border_title = "slow statements by " + (
+            "mean" if self.statements_by_mean else "total"
+        )
+        if statements is None:
+            return
+        for st in statements:
+            table.add_row(
+                f"{st.mean_ms:.1f} ms",
+                f"{st.total_ms / 1000:.1f} s",
+                str(st.calls),
+                _name(st.usename, 12),
+                _query(st.query),
+            )
+
+    # -- selection -----------------------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#pg-activity")
+    def _activity_highlighted(self) -> None:
+        self._show_query()
+
+    def _show_query(self) -> None:
+        table = self.query_one("#pg-activity", DataTable)
+        target = self.query_one("#pg-query", Static)
+        if not self._activity or not 0 <= table.cursor_row < len(self._activity):
+            target.update("")
+            return
+        s = self._activity[table.cursor_row]
+        text = Text(f"pid {s.pid} · full query: ", style="bold")
+        text.append_text(inert(s.query, max_len=FULL_QUERY_LEN, colour=False))
+        target.update(text)
+
+    def selected_record(self) -> Session | Blocked | None:
+        """The session under the cursor of the focused table (activity by default)."""
+        blocking = self.query_one("#pg-blocking", DataTable)
+        if blocking.has_focus and 0 <= blocking.cursor_row < len(self._blocking):
+            return self._blocking[blocking.cursor_row]
+        activity = self.query_one("#pg-activity", DataTable)
+        if 0 <= activity.cursor_row < len(self._activity):
+            return self._activity[activity.cursor_row]
+        return None
+
+    def action_toggle_statements(self) -> None:
+        self.statements_by_mean = not self.statements_by_mean
+        if self.data is not None:
+            self._fill_statements(self.data)
+
+    def action_mitigate(self, name: str) -> None:
+        record: object = self.selected_record()
+        if name in ("terminate_long", "terminate_idle_tx"):
+            record = None  # N minutes from config ([postgres] kill_*_after_min)
+        self.post_message(MitigationRequested(self.source, name, record))

@@ -18,15 +18,19 @@ from rich.text import Text
 #   two-byte ESC X
 _ESCAPE = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
-    r"|\x1b[\]PX^_].*?(?:\x07|\x1b\\|$)"  # OSC / DCS / SOS / PM / APC, to the terminator
+    r"|\x1b[\]PX^_].*?(?:\x07|\x1b\\|\x9c|$)"  # OSC / DCS / SOS / PM / APC, to the terminator
     r"|\x1b[ -/]*[0-~]"  # other ESC sequences (charset selection, RIS "ESC c", ...)
-    r"|\x1b",  # a lone ESC
+    r"|\x1b"  # a lone ESC
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI, parameters and all (not just the C1 byte)
+    r"|[\x90\x98\x9d\x9e\x9f].*?(?:\x07|\x1b\\|\x9c|$)",  # 8-bit DCS/SOS/OSC/PM/APC
     re.DOTALL,
 )
 # An SGR sequence that only sets colours and text attributes: the one kind we let through.
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
 # C0 controls except tab and newline, DEL, and the 8-bit C1 range (0x9b is an 8-bit CSI).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+# ESC is not in the list: _ESCAPE has removed every ESC already, except the SGR sequences kept
+# on purpose — removing their ESC here would leave "[31m" as visible text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f\x80-\x9f]")
 _VISIBLE_NEWLINE = "⏎"
 
 

@@ -42,3 +42,34 @@ class Action:
     timeout: float = 30.0
     #: The source pane it came from ("docker", "postgres", ...), for the audit log.
     source: str = ""
+
+
+class Outcome(StrEnum):
+    """How one attempt ended; every one of them is written to the audit log."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    #: The execute step did not return within ``Action.timeout`` (it may still finish later).
+    TIMED_OUT = "timed_out"
+    #: The user said no (or pressed Escape) at a confirmation.
+    CANCELLED = "cancelled"
+    #: zconsole would not run it: read-only mode, or the repeat guard was not confirmed.
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """The result of :meth:`zconsole.action_runner.ActionRunner.run` for one attempt."""
+
+    action: Action
+    outcome: Outcome
+    #: Result text (succeeded) or the reason / error text (everything else); redacted.
+    text: str
+    #: Seconds spent executing (0 when it never ran).
+    duration_s: float = 0.0
+    #: Set when the audit log could not be written (the attempt itself is unaffected).
+    audit_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.SUCCEEDED

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import shlex
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar
 
@@ -11,23 +15,40 @@ from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
+from textual.worker import Worker
 
+from zconsole.action_runner import ActionRunner, ConfirmKind, ConfirmRequest
+from zconsole.actions import Action, ActionOutcome, Outcome, Risk
+from zconsole.audit import AuditLog, default_audit_path
 from zconsole.checks.base import Check, CheckResult, worst
-from zconsole.config import Config
+from zconsole.checks.secrets import redact
+from zconsole.config import Config, CustomAction
+from zconsole.incident import KIND_EVIDENCE
+from zconsole.incident_controller import POLL_INTERVAL_S, IncidentController
 from zconsole.scheduler import Scheduler
 from zconsole.sources import SOURCE_NAMES, TITLES
+from zconsole.store import StoreUnavailable
+from zconsole.widgets.actions_menu import ActionsMenu, MenuEntry
+from zconsole.widgets.confirm import ConfirmScreen, TypeTargetScreen
+from zconsole.widgets.container_logs import ContainerLogsRequested
 from zconsole.widgets.containers import ContainersPane
+from zconsole.widgets.declare import DeclareRequest, DeclareScreen, StatusScreen
 from zconsole.widgets.header import StatusHeader, TabBar
 from zconsole.widgets.host import HostPane
 from zconsole.widgets.http import HttpPane
 from zconsole.widgets.incident import IncidentPanel
-from zconsole.widgets.messages import PinRequested
+from zconsole.widgets.messages import MitigationRequested, PinRequested
+from zconsole.widgets.note import NoteResult, NoteScreen
 from zconsole.widgets.pane import Pane
 from zconsole.widgets.postgres import PostgresPane
 from zconsole.widgets.redis import RedisPane
+from zconsole.widgets.text import plain
+from zconsole.widgets.timeline import Timeline
+from zconsole.widgets.update_preview import UpdatePreviewScreen
 
 PANES: dict[str, type[Pane]] = {
     "host": HostPane,
@@ -69,6 +90,12 @@ class ZConsoleApp(App[None]):
         Binding("4", "show_pane('redis')", "Redis", show=False),
         Binding("5", "show_pane('http')", "HTTP", show=False),
         Binding("p", "pin", "Pin row"),
+        Binding("i", "declare_incident", "Declare"),
+        Binding("n", "note", "Note"),
+        Binding("s", "change_status", "Status"),
+        Binding("u", "status_update", "Update"),
+        Binding("E", "evidence", "Evidence", show=False),
+        Binding("a", "actions_menu", "Actions"),
         Binding("tab", "focus_next", "Next", show=False),
     ]
 
@@ -80,6 +107,7 @@ class ZConsoleApp(App[None]):
         target: str = "",
         hostname: str | None = None,
         poll: bool = True,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -88,13 +116,23 @@ class ZConsoleApp(App[None]):
         self.target = target
         self.hostname = hostname or socket.gethostname()
         self.poll = poll
+        #: Wall clock for the header (fixed in screen snapshot tests).
+        self.clock = clock
         self.scheduler = Scheduler(self.checks.values(), self.show_result)
         self.active_pane = "host"
+        # Incident store (see the "incident" section below): None when it is unavailable.
+        self.incidents: IncidentController | None = None
+        self.store_problem = ""
+        self._open_store()
+        # The one action runner (see the "action layer" section below).
+        self.action_runner = self._make_action_runner()
 
     # -- layout --------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield StatusHeader(self.hostname, read_only=self.read_only, target=self.target)
+        yield StatusHeader(
+            self.hostname, read_only=self.read_only, target=self.target, clock=self.clock
+        )
         yield TabBar({name: TITLES[name] for name in SOURCE_NAMES})
         with Horizontal(id="main"):
             with Grid(id="panes"):
@@ -111,6 +149,8 @@ class ZConsoleApp(App[None]):
                 self.scheduler.run(), name="scheduler", group="scheduler", exit_on_error=False
             )
         self.set_interval(1.0, self._tick)
+        self._incident_mount()
+        self._docker_mount()
 
     def on_resize(self, event: events.Resize) -> None:
         self._apply_size(event.size.width, event.size.height)
@@ -119,19 +159,28 @@ class ZConsoleApp(App[None]):
         narrow = width < WIDE_MIN_WIDTH or height < WIDE_MIN_HEIGHT
         self.screen.set_class(narrow, "-narrow")
 
+    @property
+    def main_screen(self) -> Screen[Any]:
+        """The panes' screen, also while a modal (a confirmation, a menu) is on top of it."""
+        return self.screen_stack[0]
+
     def _tick(self) -> None:
-        self.query_one(StatusHeader).refresh()
-        for pane in self.query(Pane):
+        # Queries go to the main screen: App.query_one looks at the *top* screen, which is a
+        # modal while a confirmation is open, and a NoMatches here would stop the app.
+        self.main_screen.query_one(StatusHeader).refresh()
+        self._incident_tick()
+        for pane in self.main_screen.query(Pane):
             pane.tick()
 
     # -- data ----------------------------------------------------------------------------------
 
     def show_result(self, result: CheckResult) -> None:
         """Scheduler listener; runs on the event loop, so it may touch widgets."""
+        self._incident_result(result)
         pane = self.pane(result.name)
         if pane is not None:
             pane.show_result(result)
-        self.query_one(TabBar).set_status(result.name, result.latest.status)
+        self.main_screen.query_one(TabBar).set_status(result.name, result.latest.status)
         statuses = [
             r.latest.status
             for name in self.checks
@@ -139,10 +188,10 @@ class ZConsoleApp(App[None]):
         ]
         if result.latest.configured:
             statuses.append(result.latest.status)
-        self.query_one(StatusHeader).worst = worst(statuses)
+        self.main_screen.query_one(StatusHeader).worst = worst(statuses)
 
     def pane(self, name: str) -> Pane | None:
-        for pane in self.query(Pane):
+        for pane in self.main_screen.query(Pane):
             if pane.source == name:
                 return pane
         return None
@@ -162,7 +211,8 @@ class ZConsoleApp(App[None]):
         if pane is not None:
             focusable = [w for w in pane.query("*") if w.can_focus]
             if focusable:
-                focusable[0].focus()
+                # After the refresh: a pane that was hidden cannot take focus until shown.
+                self.call_after_refresh(focusable[0].focus)
 
     def action_pin(self) -> None:
         """Pin the selected row of the pane holding focus (or the active pane)."""
@@ -175,7 +225,12 @@ class ZConsoleApp(App[None]):
 
     @on(PinRequested)
     def _pinned(self, message: PinRequested) -> None:
-        self.notify(f"Pinned: {message.text[:60]}", timeout=3)
+        if self.incidents is None or self.incidents.open_incident is None:
+            self.notify("Declare an incident first (i) to pin rows into its timeline.", timeout=4)
+            return
+        self.incidents.record(KIND_EVIDENCE, f"[{message.source}] {message.text}")
+        self._poll_incidents()
+        self.notify(f"Pinned: {redact(message.text)[:60]}", timeout=3)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -189,6 +244,509 @@ class ZConsoleApp(App[None]):
         yield SystemCommand(
             "Pin selected row", "Copy the selected row into the timeline", self.action_pin
         )
+        yield from self._action_commands()
 
     async def on_unmount(self) -> None:
         self.scheduler.close()
+
+    # -- incident (store, timeline, status updates, evidence) ---------------------------------
+
+    def _open_store(self) -> None:
+        """Open the incident store; a locked/read-only/corrupt one leaves the panes running."""
+        from zconsole.store import IncidentStore
+
+        try:
+            store = IncidentStore(self.config.general.store or None)
+            self.incidents = IncidentController(
+                store, self.config.incident, on_error=self._store_error
+            )
+        except StoreUnavailable as exc:
+            self.incidents = None
+            self.store_problem = str(exc)
+
+    def _store_error(self, message: str) -> None:
+        self.notify(message, title="Incident store", severity="error", timeout=8)
+
+    def _incident_mount(self) -> None:
+        self._latest_results: dict[str, CheckResult] = {}
+        self._shown_incident_id: str | None = None
+        panel = self.query_one(IncidentPanel)
+        if self.incidents is None:
+            panel.show_problem(self.store_problem + " — incident features are off")
+            self.notify(self.store_problem, title="Incident store", severity="error", timeout=10)
+            return
+        self._sync_incident()
+        if self.incidents.pending_draft() is not None:
+            self.notify(
+                "A note you were typing was kept as a draft: press n to finish it.",
+                title="Draft",
+                timeout=15,
+            )
+        # Other processes' entries (a second responder's session) show up within a second.
+        self.set_interval(POLL_INTERVAL_S, self._poll_incidents)
+
+    def _sync_incident(self) -> None:
+        """Show the open incident; a different one than before resets the timeline."""
+        panel = self.query_one_optional(IncidentPanel)
+        if self.incidents is None or panel is None:
+            return
+        incident = self.incidents.open_incident
+        panel.show_incident(incident)
+        new_id = incident.id if incident else None
+        if new_id != self._shown_incident_id:
+            self._shown_incident_id = new_id
+            total, last_id = self.incidents.store.count_and_last(new_id) if new_id else (0, 0)
+            panel.timeline.reset(total, last_id)
+        panel.show_clocks(self.incidents.clocks())
+
+    def _poll_incidents(self) -> None:
+        panel = self.query_one_optional(IncidentPanel)  # None while shutting down
+        if self.incidents is None or panel is None:
+            return
+        try:
+            new = self.incidents.poll()
+        except StoreUnavailable as exc:
+            panel.show_problem(str(exc))
+            return
+        panel.show_problem("")
+        before = self._shown_incident_id
+        self._sync_incident()
+        if self._shown_incident_id == before:
+            panel.timeline.append(new)
+
+    def _incident_tick(self) -> None:
+        panel = self.query_one_optional(IncidentPanel)
+        if panel is None or self.incidents is None or self.incidents.open_incident is None:
+            return
+        try:
+            panel.show_clocks(self.incidents.clocks())
+        except StoreUnavailable as exc:
+            panel.show_problem(str(exc))
+
+    def _incident_result(self, result: CheckResult) -> None:
+        """Keep the latest result (evidence) and feed the check watch (crit/recovered lines)."""
+        if not hasattr(self, "_latest_results"):
+            return  # not mounted yet
+        self._latest_results[result.name] = result
+        if self.incidents is not None and self.incidents.watch_result(result):
+            self._poll_incidents()
+
+    def _need_incident(self) -> IncidentController | None:
+        if self.incidents is None:
+            self.notify(self.store_problem, title="Incident store", severity="error")
+            return None
+        if self.incidents.open_incident is None:
+            self.notify("No open incident: declare one first (i).", timeout=4)
+            return None
+        return self.incidents
+
+    def on_timeline_window_requested(self, message: Timeline.WindowRequested) -> None:
+        if self.incidents is None or self._shown_incident_id is None:
+            return
+        try:
+            rows = self.incidents.store.entries_window(
+                self._shown_incident_id, message.start, message.count
+            )
+        except StoreUnavailable as exc:
+            self.query_one(IncidentPanel).show_problem(str(exc))
+            return
+        message.timeline.put_window(message.start, rows, message.generation)
+
+    def action_declare_incident(self) -> None:
+        if self.incidents is None:
+            self.notify(self.store_problem, title="Incident store", severity="error")
+            return
+        if self.incidents.open_incident is not None:
+            self.notify(f"{self.incidents.open_incident.id} is still open.", timeout=4)
+            return
+        configured = tuple(
+            name for name, r in self._latest_results.items() if r.latest.status.rank >= 3
+        )
+        self.push_screen(
+            DeclareScreen(self.config.incident.severity_scheme, services=configured),
+            self._declared,
+        )
+
+    def _declared(self, request: DeclareRequest | None) -> None:
+        if request is None or self.incidents is None:
+            return
+        try:
+            incident = self.incidents.declare(
+                title=request.title,
+                severity=request.severity,
+                impact=request.impact,
+                services=request.services,
+            )
+        except StoreUnavailable as exc:
+            self._store_error(str(exc))
+            return
+        self._poll_incidents()
+        self.notify(f"Declared {incident.id}", timeout=4)
+
+    def action_note(self) -> None:
+        controller = self._need_incident()
+        if controller is None:
+            return
+        kept = controller.pending_draft()
+        if kept is not None and kept[1] is not None:
+            self._open_note(kept[0], corrects=kept[1], restored=True)
+        else:
+            self._open_note(kept[0] if kept else "", restored=kept is not None)
+
+    def _open_note(self, text: str, *, corrects: int | None = None, restored: bool = False) -> None:
+        original = ""
+        if corrects is not None and self.incidents is not None:
+            try:
+                original = self.incidents.store.entry(corrects).text
+            except (KeyError, StoreUnavailable):
+                corrects = None
+        screen = NoteScreen(text, corrects=corrects, original=original, restored=restored)
+        self.push_screen(screen, self._noted)
+
+    def on_timeline_correct_requested(self, message: Timeline.CorrectRequested) -> None:
+        if self._need_incident() is not None:
+            self._open_note(message.entry.text, corrects=message.entry.id)
+
+    def on_note_screen_draft_changed(self, message: NoteScreen.DraftChanged) -> None:
+        if self.incidents is not None:
+            self.incidents.save_draft(message.text, corrects=message.corrects)
+
+    def _noted(self, result: NoteResult | None) -> None:
+        if result is None or self.incidents is None:
+            return
+        try:
+            self.incidents.note(result.text, corrects=result.corrects)
+        except StoreUnavailable as exc:
+            self._store_error(str(exc) + " — the note is kept as a draft")
+            return
+        self._poll_incidents()
+
+    def action_change_status(self) -> None:
+        controller = self._need_incident()
+        if controller is None or controller.open_incident is None:
+            return
+        incident = controller.open_incident
+        self.push_screen(
+            StatusScreen(incident.status, incident.severity, incident.scheme), self._status_chosen
+        )
+
+    def _status_chosen(self, choice: tuple[str, str] | None) -> None:
+        if choice is None or self.incidents is None:
+            return
+        what, value = choice
+        try:
+            if what == "status":
+                self.incidents.set_status(value)
+            elif what == "severity":
+                self.incidents.set_severity(value)
+        except StoreUnavailable as exc:
+            self._store_error(str(exc))
+        self._poll_incidents()
+
+    def action_status_update(self) -> None:
+        from datetime import UTC
+
+        from zconsole.incident import KIND_UPDATE
+        from zconsole.updates import FORMATS, KINDS, default_kind, render
+
+        controller = self._need_incident()
+        if controller is None or controller.open_incident is None:
+            return
+        incident = controller.open_incident
+        entries = controller.store.entries_since(0, incident.id)
+        now = datetime.now(UTC)
+        variants = {
+            (kind, fmt): render(kind, fmt, incident, entries, now=now, config=self.config.incident)
+            for kind in KINDS
+            for fmt in FORMATS
+        }
+        posted = sum(1 for e in entries if e.kind == KIND_UPDATE)
+        self.push_screen(
+            UpdatePreviewScreen(variants, default_kind(incident, posted)), self._update_posted
+        )
+
+    def _update_posted(self, text: str | None) -> None:
+        if text is None or self.incidents is None:
+            return
+        how = self.copy_text(text)
+        self.incidents.posted_update(text)
+        self._poll_incidents()
+        self.notify(f"Status update copied ({how}) and recorded in the timeline.", timeout=4)
+
+    def copy_text(self, text: str) -> str:
+        """pyperclip where this machine has a clipboard, else OSC 52 (SSH, tmux)."""
+        import os
+        import sys
+
+        local_display = sys.platform in ("darwin", "win32") or bool(
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        )
+        if local_display and not os.environ.get("SSH_CONNECTION"):
+            import pyperclip
+
+            try:
+                pyperclip.copy(text)
+                return "clipboard"
+            except pyperclip.PyperclipException:
+                pass
+        self.copy_to_clipboard(text)
+        return "OSC 52"
+
+    def action_evidence(self) -> None:
+        from pathlib import Path
+
+        from zconsole.evidence import write_bundle
+
+        controller = self._need_incident()
+        if controller is None or controller.open_incident is None:
+            return
+        snapshots = {name: r.latest for name, r in self._latest_results.items()}
+        extras: dict[str, str] = {}
+        for pane in self.query(Pane):
+            offer = getattr(pane, "evidence", None)
+            if callable(offer):
+                extras.update(offer())
+        try:
+            folder, files = write_bundle(
+                Path(self.config.incident.export_dir),
+                controller.open_incident.id,
+                snapshots,
+                extras,
+            )
+        except OSError as exc:
+            self.notify(f"Evidence bundle not written: {exc}", severity="error")
+            return
+        controller.record(KIND_EVIDENCE, f"Evidence bundle: {folder} ({len(files)} files)")
+        self._poll_incidents()
+        self.notify(f"Evidence written to {folder}", timeout=5)
+
+    # -- action layer (issue 3 item 6): mitigations, custom actions, confirmations ------------
+
+    def _make_action_runner(self) -> ActionRunner:
+        return ActionRunner(
+            audit=AuditLog(default_audit_path(self.config.general.store)),
+            confirm=self._confirm_action,
+            read_only=self.read_only,
+            timeline=lambda: self.incidents,
+        )
+
+    async def _confirm_action(self, request: ConfirmRequest) -> bool:
+        """Show the modal the runner asks for and wait for the answer (runner runs in a worker)."""
+        action = request.action
+        screen: ConfirmScreen | TypeTargetScreen
+        if request.kind is ConfirmKind.TYPE_TARGET:
+            screen = TypeTargetScreen(
+                title=action.title,
+                risk=action.risk.value,
+                preview=action.preview,
+                target=action.target,
+            )
+        elif request.kind is ConfirmKind.REPEAT:
+            screen = ConfirmScreen(
+                title=action.title,
+                risk=action.risk.value,
+                preview=action.preview,
+                question="Run it again anyway?",
+                note=f"Repeat guard: this already ran {request.repeats} times on "
+                f"{action.target} in the last {request.window_s:g} s.",
+            )
+        else:
+            screen = ConfirmScreen(
+                title=action.title,
+                risk=action.risk.value,
+                preview=action.preview,
+                question=f"{action.title}?",
+            )
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def answered(result: bool | None) -> None:
+            if not answer.done():
+                answer.set_result(bool(result))
+
+        await self.push_screen(screen, callback=answered)
+        return await answer
+
+    @on(MitigationRequested)
+    def _mitigation_requested(self, message: MitigationRequested) -> None:
+        message.stop()
+        self.request_mitigation(message.source, message.action, message.record)
+
+    def request_mitigation(self, source: str, name: str, record: object) -> None:
+        """Build a pane's mitigation for its selected record and run it through the runner."""
+        from zconsole import mitigations
+
+        check = self.checks.get(source)
+        if check is None:
+            self._tell(f"No {source} source to act on.", severity="error")
+            return
+        try:
+            action = mitigations.build(source, name, check, record)
+        except mitigations.UnknownMitigation as exc:
+            self._tell(str(exc), title="Unknown action", severity="error")
+            return
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            self._tell(f"{name}: {exc}", title="Cannot build action", severity="error")
+            return
+        self.launch_action(action, refresh=source)
+
+    def launch_action(self, action: Action, *, refresh: str = "") -> Worker[ActionOutcome]:
+        """Run an Action through the one runner in a worker; refresh ``refresh`` on success."""
+        return self.run_worker(
+            self._run_action(action, refresh),
+            name=f"action:{action.name}",
+            group="actions",
+            exit_on_error=False,
+        )
+
+    async def _run_action(self, action: Action, refresh: str) -> ActionOutcome:
+        outcome = await self.action_runner.run(action)
+        self._report_outcome(outcome)
+        if outcome.ok and refresh in self.checks:
+            self.scheduler.refresh(refresh)
+        return outcome
+
+    def _tell(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+    ) -> None:
+        """Notify with outside text (names, errors, command output) shown literally."""
+        self.notify(
+            plain(redact(message), max_len=400),
+            title=plain(title, max_len=60),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
+    def _report_outcome(self, outcome: ActionOutcome) -> None:
+        title = outcome.action.title
+        first = outcome.text.splitlines()[0] if outcome.text else ""
+        if outcome.outcome is Outcome.SUCCEEDED:
+            self._tell(f"{title}: {first[:200]}", title="Done", timeout=5)
+        elif outcome.outcome is Outcome.REFUSED:
+            self._tell(f"{title} not run — {first[:200]}", title="Refused", severity="warning")
+        elif outcome.outcome is Outcome.CANCELLED:
+            self._tell(f"{title}: cancelled", timeout=3)
+        else:
+            self._tell(
+                f"{title}: {first[:300]}",
+                title=outcome.outcome.value.replace("_", " ").title(),
+                severity="error",
+                timeout=10,
+            )
+        if outcome.audit_error:
+            self._tell(outcome.audit_error, title="Not recorded", severity="error", timeout=10)
+
+    def _focused_source(self) -> str:
+        node: Widget | None = self.focused
+        while node is not None and not isinstance(node, Pane):
+            node = node.parent if isinstance(node.parent, Widget) else None
+        return node.source if isinstance(node, Pane) else self.active_pane
+
+    def _selected_record(self, source: str) -> object:
+        """The pane's selected record, when the pane offers one (``selected_record()``)."""
+        pane = self.pane(source)
+        getter = getattr(pane, "selected_record", None)
+        return getter() if callable(getter) else None
+
+    def action_actions_menu(self) -> None:
+        """The `a` menu: built-in mitigations of the focused pane plus matching custom actions."""
+        from zconsole import mitigations
+        from zconsole.custom_actions import matching
+
+        source = self._focused_source()
+        record = self._selected_record(source)
+        entries = [
+            MenuEntry(f"builtin:{name}", name, hint="built-in")
+            for name in mitigations.available(source)
+        ]
+        entries += [
+            MenuEntry(f"custom:{index}", custom.name, custom.risk, shlex.join(custom.argv))
+            for index, custom in enumerate(self.config.actions)
+            if custom in matching(self.config.actions, source)
+        ]
+
+        def chosen(key: str | None) -> None:
+            if key is None:
+                return
+            kind, _, value = key.partition(":")
+            if kind == "builtin":
+                self.request_mitigation(source, value, record)
+            else:
+                self.run_custom_action(self.config.actions[int(value)], record)
+
+        title = f"Actions — {TITLES.get(source, source)}"
+        self.push_screen(ActionsMenu(title, entries, read_only=self.read_only), callback=chosen)
+
+    def run_custom_action(self, custom: CustomAction, record: object) -> None:
+        """A configured runbook command on the selected row; a refused placeholder is audited."""
+        from zconsole.custom_actions import build_custom_action
+
+        try:
+            action = build_custom_action(custom, record)
+        except ValueError as exc:
+            # Never run, but still an attempt: the audit log (and timeline) hear of it.
+            stub = Action(
+                name=f"custom.{custom.name}",
+                title=f"Run {custom.name}",
+                target="(not built)",
+                risk=Risk(custom.risk) if custom.risk in set(Risk) else Risk.DISRUPTIVE,
+                preview="argv: " + shlex.join(custom.argv),
+                execute=lambda: "",
+                source=custom.source or "custom",
+            )
+            self._report_outcome(self.action_runner.refuse(stub, str(exc)))
+            return
+        self.launch_action(action, refresh=custom.source)
+
+    def _action_commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand(
+            "Actions…",
+            "Mitigations and runbook actions for the focused pane",
+            self.action_actions_menu,
+        )
+        for custom in self.config.actions:
+            yield SystemCommand(
+                f"Run action: {custom.name}",
+                f"{custom.risk}: {shlex.join(custom.argv)}",
+                partial(self._run_custom_on_focus, custom),
+            )
+
+    def _run_custom_on_focus(self, custom: CustomAction) -> None:
+        self.run_custom_action(
+            custom, self._selected_record(custom.source) if custom.source else None
+        )
+
+    # -- docker (issue 4): engine events -> poll now + timeline; container logs ---------------
+
+    def _docker_mount(self) -> None:
+        """Let the docker check's event thread ask for a poll now (a crash shows within 1 s)."""
+        check = self.checks.get("docker")
+        if check is not None and hasattr(check, "on_event"):
+            check.on_event = self._docker_event_from_thread
+
+    def _docker_event_from_thread(self, event: Any) -> None:
+        """Called in the docker events thread."""
+        with contextlib.suppress(Exception):  # the app may be shutting down
+            self.call_from_thread(self._docker_event, event)
+
+    def _docker_event(self, event: Any) -> None:
+        self.scheduler.refresh("docker")
+        if getattr(event, "for_timeline", False) and self.incidents is not None:
+            self.incidents.record("check", str(event.text))
+            self._poll_incidents()
+
+    @on(ContainerLogsRequested)
+    def _container_logs_requested(self, message: ContainerLogsRequested) -> None:
+        message.stop()
+        from zconsole.docker_logs import DockerLogsController
+
+        check = self.checks.get("docker")
+        if check is None or not hasattr(check, "client"):
+            self.notify("Docker is not configured.", severity="error")
+            return
+        DockerLogsController(self, check).open(message)  # type: ignore[arg-type]

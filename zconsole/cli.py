@@ -56,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     snap.add_argument("--json", action="store_true", help="machine-readable output (version 1)")
     sub.add_parser("config", help="print the effective config, passwords redacted")
     _add_incident_commands(sub)
+    restore = sub.add_parser(
+        "redis-restore", help="put a purged Redis queue back, in order, from its purge file"
+    )
+    restore.add_argument("file", type=Path, help="the JSONL file the purge wrote")
+    restore.add_argument(
+        "--force", action="store_true", help="restore again, or into another server or db"
+    )
     return parser
 
 
@@ -99,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "snapshot":
         return _exit(snapshot_command(config, as_json=args.json))
+    if args.command == "redis-restore":
+        from zconsole.redis_restore import restore_command
+
+        return _exit(restore_command(config, args.file, force=args.force))
     if args.command == "incidents":
         handler = args.handler
         return int(handler(config, args))

@@ -61,6 +61,18 @@ class HostConfig(_Section, frozen=True):
     #: Globs of log files the "delete old logs" mitigation may remove.
     log_globs: list[str] = msgspec.field(default_factory=list)
     log_max_age_days: int = 7
+    # Host pane in depth (issue 7).
+    #: Runbook: `journalctl --vacuum-time=1d`.
+    journal_max_age_days: int = 1
+    #: tmpfs is RAM, not disk: hidden unless asked for.
+    include_tmpfs: bool = False
+    #: Mount points always shown / never shown, whatever their filesystem type.
+    include_mounts: list[str] = msgspec.field(default_factory=list)
+    exclude_mounts: list[str] = msgspec.field(default_factory=list)
+    #: Rolling window for a disk's fill rate and "full in about X", seconds.
+    growth_window_s: float = 600.0
+    #: How many processes each top list (by CPU, by memory) holds.
+    top_processes: int = 8
 
 
 class DockerConfig(_Section, frozen=True):
@@ -72,6 +84,11 @@ class DockerConfig(_Section, frozen=True):
     log_lines: int = 200
     #: What counts as an error line for the error-rate figure.
     error_pattern: str = r"(?i)\b(error|exception|traceback|fatal|panic)\b"
+    #: One stats stream per running container up to this many (more show no CPU/memory).
+    max_stats_streams: int = 500
+    #: First poll only (and `zconsole snapshot`): seconds to wait for two stats samples so CPU %
+    #: is known; capped at 60 % of the timeout. Later polls never wait.
+    first_stats_wait: float = 3.0
 
 
 class PostgresConfig(_Section, frozen=True):
@@ -86,6 +103,12 @@ class PostgresConfig(_Section, frozen=True):
     #: Statement timeout of the console's own queries, milliseconds.
     statement_timeout_ms: int = 3000
     statements_top: int = 10
+    #: Bulk "terminate long queries" default (runbooks: kill long-running queries > 5 min).
+    kill_long_after_min: float = 5.0
+    #: Bulk "terminate idle-in-transaction sessions" default, minutes in that state.
+    kill_idle_tx_after_min: float = 5.0
+    #: Where the emergency pg_dump writes its file ("" means the current directory).
+    dump_dir: str = ""
 
 
 class RedisConfig(_Section, frozen=True):
@@ -102,6 +125,12 @@ class RedisConfig(_Section, frozen=True):
     queue_crit: int = 5000
     memory_warn_pct: float = 85.0
     memory_crit_pct: float = 95.0
+    #: Growth per minute is the slope over this many seconds of polls (a backlog trend, not noise).
+    rate_window_s: float = 300.0
+    #: Slowlog entries shown (SLOWLOG GET n).
+    slowlog_top: int = 5
+    #: Big-key scan stops after this many keys (SCAN, never KEYS) so a huge db is sampled.
+    bigkeys_max_scan: int = 100_000
 
 
 class EndpointConfig(_Section, frozen=True):
@@ -113,6 +142,11 @@ class EndpointConfig(_Section, frozen=True):
     timeout: float = 5.0
     #: Verify the TLS chain (turn off only for self-signed internal endpoints).
     verify: bool = True
+    #: CA bundle (PEM) for endpoints signed by a private CA; empty means the default bundle.
+    ca_file: str = ""
+    #: Extra request headers, e.g. the runbooks' `curl -H "Authorization: Bearer TOKEN"`.
+    #: Values of credential-looking headers are registered as secrets and never shown.
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class HttpConfig(_Section, frozen=True):
@@ -331,6 +365,12 @@ def _register_secrets(config: Config) -> None:
                     register_secret(password_of_url(value))
     register_secret(os.environ.get("PGPASSWORD"))
     register_secret(os.environ.get("REDISCLI_AUTH"))
+    if config.http.endpoints:
+        # URL passwords, ?token= values and Authorization headers of the HTTP endpoints.
+        from zconsole.checks.http_urls import register_endpoint_secrets
+
+        for endpoint in config.http.endpoints:
+            register_endpoint_secrets(endpoint)
 
 
 def effective_toml(config: Config) -> str:

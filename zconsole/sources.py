@@ -54,8 +54,28 @@ def _host(config: Config) -> Check[Any]:
         load_warn_per_core=h.load_warn_per_core,
         load_crit_per_core=h.load_crit_per_core,
     )
+    from zconsole.checks.host import HostActionSettings
+    from zconsole.checks.host_containers import DockerNames
+
+    engine = docker_url(config) if config.docker.enabled else ""
     return HostCheck(
-        thresholds, interval=config.interval_of("host"), timeout=config.timeout_of("host")
+        thresholds,
+        interval=config.interval_of("host"),
+        timeout=config.timeout_of("host"),
+        include_tmpfs=h.include_tmpfs,
+        include_mounts=h.include_mounts,
+        exclude_mounts=h.exclude_mounts,
+        mount_timeout=h.mount_timeout,
+        growth_window_s=h.growth_window_s,
+        top_n=h.top_processes,
+        # Process -> container name; the docker SDK is imported only when a name is needed.
+        container_name=DockerNames(engine) if engine else None,
+        actions=HostActionSettings(
+            log_globs=tuple(h.log_globs),
+            log_max_age_days=h.log_max_age_days,
+            journal_max_age_days=h.journal_max_age_days,
+            docker_url=engine,
+        ),
     )
 
 

@@ -1,0 +1,100 @@
+"""`zconsole incidents list | export ID | report`: the records side of the incident store.
+
+Imported by ``zconsole.cli`` while building the parser, so it imports nothing heavy (no
+Textual, no SQLite) until a subcommand runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from zconsole.config import Config
+
+EXIT_STORE = 1
+EXIT_USAGE = 2
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("incidents", help="list, export and report incidents")
+    sub = parser.add_subparsers(dest="incidents_command", metavar="SUBCOMMAND", required=True)
+    listing = sub.add_parser("list", help="every incident, newest last")
+    listing.set_defaults(handler=list_command)
+    export = sub.add_parser(
+        "export", help="write the postmortem Markdown (or --json) to incidents/DATE-slug.md"
+    )
+    export.add_argument("id", help="incident ID, e.g. INC-2026-11-23-001")
+    export.add_argument("--json", action="store_true", help="write JSON instead of Markdown")
+    export.add_argument("--out", type=Path, help="directory (default: [incident] export_dir)")
+    export.set_defaults(handler=export_command)
+    rep = sub.add_parser("report", help="count by severity, time to acknowledge and resolve")
+    rep.add_argument("--since", default="30d", help="window, e.g. 30d, 12h, 2w (default 30d)")
+    rep.set_defaults(handler=report_command)
+
+
+def _store(config: Config) -> Any:
+    from zconsole.store import IncidentStore, StoreUnavailable
+
+    try:
+        return IncidentStore(config.general.store or None)
+    except StoreUnavailable as exc:
+        print(f"zconsole: {exc}", file=sys.stderr)
+        return None
+
+
+def list_command(config: Config, args: argparse.Namespace) -> int:
+    from zconsole.widgets.text import plain
+
+    store = _store(config)
+    if store is None:
+        return EXIT_STORE
+    incidents = store.incidents()
+    if not incidents:
+        print("no incidents")
+        return 0
+    for incident in incidents:
+        started = f"{incident.started_at:%Y-%m-%d %H:%M}"
+        print(
+            f"{incident.id}  {incident.severity:<3} {incident.status:<13} {started}  "
+            f"{plain(incident.title, max_len=80)}"
+        )
+    return 0
+
+
+def export_command(config: Config, args: argparse.Namespace) -> int:
+    from zconsole.export import write_export
+
+    store = _store(config)
+    if store is None:
+        return EXIT_STORE
+    try:
+        incident = store.get(args.id)
+    except KeyError:
+        print(f"zconsole: no incident {args.id} in {store.path}", file=sys.stderr)
+        return EXIT_USAGE
+    out = args.out if args.out is not None else Path(config.incident.export_dir)
+    path = write_export(incident, store.entries(incident.id), out, as_json=args.json)
+    print(path)
+    return 0
+
+
+def report_command(config: Config, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from zconsole.export import parse_since, report, report_text
+    from zconsole.incident import scheme_levels
+
+    try:
+        window = parse_since(args.since)
+    except ValueError as exc:
+        print(f"zconsole: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    store = _store(config)
+    if store is None:
+        return EXIT_STORE
+    incidents = store.incidents(since=datetime.now(UTC) - window)
+    rep = report(incidents, scheme_levels(config.incident.severity_scheme))
+    sys.stdout.write(report_text(rep, args.since))
+    return 0

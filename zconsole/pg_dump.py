@@ -1,0 +1,128 @@
+"""The emergency dump: ``pg_dump`` of one database to a file, with progress.
+
+The runbooks type ``pg_dump sme_erp > emergency_backup_$(date +%Y%m%d_%H%M%S).sql``. This does
+the same as a subprocess (argv list, never a shell), with the password handed over in the
+``PGPASSWORD`` environment variable and never on the command line, the output written by us so
+that the bytes written can be reported while it runs, and the file readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from zconsole.checks.secrets import redact
+
+CHUNK = 256 * 1024
+#: Never prompt; plain SQL like the runbooks; and fail clearly instead of queueing forever behind
+#: the ACCESS EXCLUSIVE lock that is often the incident itself.
+DUMP_OPTIONS = ("--no-password", "--format=plain", "--lock-wait-timeout=30s")
+
+
+class DumpError(Exception):
+    """pg_dump could not run or failed; the message is one redacted line."""
+
+
+@dataclass(frozen=True, slots=True)
+class DumpResult:
+    database: str
+    path: Path
+    size_bytes: int
+    seconds: float
+
+
+def find_pg_dump(server_major: int | None = None) -> str:
+    """The pg_dump to use: one at least as new as the server (pg_dump refuses newer servers)."""
+    installed = []
+    for path in glob.glob("/usr/lib/postgresql/*/bin/pg_dump"):
+        with contextlib.suppress(ValueError):
+            installed.append((int(Path(path).parts[-3]), path))
+    installed.sort()
+    for major, path in installed:
+        if server_major is None or major >= server_major:
+            return path
+    found = shutil.which("pg_dump")
+    if found:
+        return found
+    if installed:
+        return installed[-1][1]
+    raise DumpError("pg_dump not found (Debian: apt-get install postgresql-client)")
+
+
+def dump_path(directory: str | Path, database: str, now: datetime | None = None) -> Path:
+    """emergency_<db>_<YYYYmmdd_HHMMSS>.sql in `directory` (the runbooks' naming)."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d_%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in database) or "db"
+    return Path(directory or ".") / f"emergency_{safe}_{stamp}.sql"
+
+
+def conninfo_string(params: Mapping[str, str]) -> str:
+    """A libpq keyword/value string (values quoted), for ``pg_dump --dbname``."""
+
+    def quote(value: str) -> str:
+        if value and all(c.isalnum() or c in "-_./:@" for c in value):
+            return value
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+    return " ".join(f"{k}={quote(v)}" for k, v in params.items() if k != "password")
+
+
+def run_dump(
+    params: Mapping[str, str],
+    password: str | None,
+    path: Path,
+    *,
+    pg_dump: str,
+    progress: Callable[[int], None] | None = None,
+    timeout: float = 3600.0,
+) -> DumpResult:
+    """Dump ``params['dbname']`` to `path` (plain SQL); `progress` gets the bytes written so far.
+
+    A failed dump leaves no partial file behind.
+    """
+    database = params.get("dbname", "")
+    env = dict(os.environ)
+    env.pop("PGPASSWORD", None)
+    if password:
+        env["PGPASSWORD"] = password
+    argv = [pg_dump, *DUMP_OPTIONS, f"--dbname={conninfo_string(params)}"]
+    started = time.monotonic()
+    written = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with (
+            os.fdopen(fd, "wb") as out,
+            subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as proc,
+        ):
+            assert proc.stdout is not None and proc.stderr is not None
+            while chunk := os.read(proc.stdout.fileno(), CHUNK):
+                out.write(chunk)
+                written += len(chunk)
+                if progress is not None:
+                    progress(written)
+                if time.monotonic() - started > timeout:
+                    proc.kill()
+                    raise DumpError(f"pg_dump of {database} passed its {timeout:g} s timeout")
+            err = proc.stderr.read().decode(errors="replace")
+            code = proc.wait()
+        if code != 0:
+            last = [line for line in err.splitlines() if line.strip()]
+            raise DumpError(
+                redact(
+                    f"pg_dump of {database} failed ({code}): {last[-1] if last else 'no output'}"
+                )
+            )
+    except BaseException:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise
+    return DumpResult(database, path, path.stat().st_size, time.monotonic() - started)
