@@ -50,6 +50,10 @@ SCENARIOS: list[tuple[str, Callable[[Context], list[Figure]]]] = [
     (scenario_scale.NAME, scenario_scale.run),
 ]
 PANE_BENCH_TIMEOUT_S = 240
+
+#: Why a target is missed and what would close it, from profiling (see README.md), by the start of
+#: the figure's label. Printed under Notes only when that target is missed in the run.
+WHY: dict[str, str] = {}
 ORDER = [
     scenario_overhead.NAME,
     scenario_start.NAME,
@@ -134,6 +138,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as exc:
             problems.append(f"teardown: {exc!r}")
     took = time.monotonic() - started
+    machine["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    for figure in figures:
+        if figure.missed:
+            why = next((text for key, text in WHY.items() if figure.label.startswith(key)), "")
+            if why:
+                ctx.notes.append(f"{figure.label} — {why}")
     write_report(
         args.out,
         short=args.short,

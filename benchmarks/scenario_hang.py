@@ -176,8 +176,9 @@ def run(ctx: Context) -> list[Figure]:
         tmux_p99: list[float] = []
         tmux_all: list[float] = []
         resolutions: list[float] = []
-        for n in range(ctx.runs):
-            log(f"{NAME}: {PRESSES} presses through tmux, run {n + 1}/{ctx.runs}")
+        runs = min(ctx.runs, 2)  # 100 presses each way; a loaded machine makes each press slow
+        for n in range(runs):
+            log(f"{NAME}: {PRESSES} presses through tmux, run {n + 1}/{runs}")
             tmux_ms, resolution = _tmux_latencies(ctx, workdir, dsn)
             tmux_p99.append(percentile(tmux_ms, 99))
             tmux_all += tmux_ms
@@ -190,8 +191,8 @@ def run(ctx: Context) -> list[Figure]:
                 tmux_p99,
                 target=f"≤ {P99_LIMIT_MS:.0f} ms",
                 limit=P99_LIMIT_MS,
-                note=f"resolution ≈{median(resolutions):.1f} ms (one capture-pane round trip); "
-                "send-keys included",
+                note=f"p99 of 50 = the slowest press (nearest rank); resolution "
+                f"≈{median(resolutions):.1f} ms (one capture-pane round trip); send-keys included",
             ),
             Figure(NAME, "tmux: key → tab highlight moves, every press", "ms", tmux_all),
         ]
@@ -200,8 +201,8 @@ def run(ctx: Context) -> list[Figure]:
         pilot_all: list[float] = []
         old = os.environ.pop("DATABASE_URL", None)
         try:
-            for n in range(ctx.runs):
-                log(f"{NAME}: {PRESSES} presses through Pilot, run {n + 1}/{ctx.runs}")
+            for n in range(runs):
+                log(f"{NAME}: {PRESSES} presses through Pilot, run {n + 1}/{runs}")
                 pilot_ms = asyncio.run(_pilot_latencies(workdir))
                 pilot_p99.append(percentile(pilot_ms, 99))
                 pilot_all += pilot_ms

@@ -3,14 +3,18 @@ the table's notes name the hot spots. Not a target, the explanation for one."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import time
 from collections import Counter
+from pathlib import Path
+from typing import Any
 
 from benchmarks.harness import (
     Context,
     Tmux,
     kill_tree,
+    load_checks,
     log,
     peer_bin,
     tool_env,
@@ -20,6 +24,7 @@ from benchmarks.harness import (
 )
 
 TOP = 10
+REPAINT_S = 5.0
 
 
 def _short_frame(frame: str) -> str:
@@ -40,7 +45,7 @@ def run(ctx: Context) -> list[str]:
     spy = peer_bin("py-spy")
     if not spy.exists():
         return ["py-spy not available in the peers venv; no profile taken."]
-    seconds = 8 if ctx.short else 30
+    seconds = 8 if ctx.short else 20
     workdir = ctx.workdir("profile")
     write_config(workdir, ctx.servers, interval=2.0)
     tmux = Tmux()
@@ -93,7 +98,7 @@ def run(ctx: Context) -> list[str]:
         own[_short_frame(frames[-1])] += count
         seen = set()
         for frame in frames:
-            if "/zconsole/" in frame or "zconsole-" in frame:
+            if ("/zconsole/" in frame or "zconsole-" in frame) and "/cli.py:" not in frame:
                 short = _short_frame(frame)
                 if short not in seen:
                     ours[short] += count
@@ -112,4 +117,63 @@ def run(ctx: Context) -> list[str]:
     lines += [f"| `{f}` | {c / total * 100:.1f} % |" for f, c in own.most_common(TOP)]
     lines += ["", "| zconsole function (inclusive) | share |", "|---|---|"]
     lines += [f"| `{f}` | {c / total * 100:.1f} % |" for f, c in ours.most_common(TOP)]
+    try:
+        lines += ["", *asyncio.run(_repaint(workdir))]
+    except Exception as exc:
+        lines += ["", f"repaint count failed: {exc!r}"]
     return lines
+
+
+async def _repaint(workdir: Path) -> list[str]:
+    """Lines (Strips) Textual renders per second with no new data, with and without the panes'
+    1 s tick; a count, so it does not move with the machine's load."""
+    from textual import strip as strip_module
+
+    from zconsole.app import ZConsoleApp
+    from zconsole.checks.base import CheckResult
+    from zconsole.config import load_config
+    from zconsole.widgets.pane import Pane
+
+    config = load_config(config_path=workdir / "zconsole.toml", env={})
+    checks = load_checks(workdir)
+    snapshots = {name: check.collect() for name, check in checks.items()}
+    for check in checks.values():
+        check.close()
+    counted = [0]
+    original_init = strip_module.Strip.__init__
+    original_tick = Pane.tick
+
+    def counting_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        counted[0] += 1
+        original_init(self, *args, **kwargs)
+
+    out: list[str] = []
+    setattr(strip_module.Strip, "__init__", counting_init)  # noqa: B010 - count, then restore
+    try:
+        for label, tick in (("as built", original_tick), ("Pane.tick disabled", None)):
+            setattr(Pane, "tick", tick or (lambda self: None))  # noqa: B010
+            app = ZConsoleApp(config, checks.values(), poll=False)
+            async with app.run_test(size=(200, 50)) as pilot:
+                for snap in snapshots.values():
+                    app.show_result(
+                        CheckResult(latest=snap, last_good=snap, last_good_at=time.monotonic())
+                    )
+                await pilot.pause(1.0)
+                counted[0] = 0
+                cpu = time.process_time()
+                await asyncio.sleep(REPAINT_S)
+                cpu = time.process_time() - cpu
+                out.append(
+                    f"| {label} | {counted[0] / REPAINT_S:.0f} | {cpu / REPAINT_S * 1000:.1f} ms |"
+                )
+    finally:
+        setattr(strip_module.Strip, "__init__", original_init)  # noqa: B010
+        setattr(Pane, "tick", original_tick)  # noqa: B010
+    return [
+        f"Repaint with no new data (Pilot, 200x50, every pane filled once, then {REPAINT_S:.0f} s "
+        "idle): Textual lines (Strips) built per second, and this process's CPU per second.",
+        "",
+        "| console | strips / s | CPU / s |",
+        "|---|---|---|",
+        *out,
+    ]

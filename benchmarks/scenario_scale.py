@@ -110,6 +110,7 @@ def _singular(unit: str) -> str:
 
 def run(ctx: Context) -> list[Figure]:
     repeats = 1 if ctx.short else 5
+    render_repeats = 1 if ctx.short else 3
     figures: list[Figure] = []
     servers = ctx.servers
     workdir = ctx.workdir("scale")
@@ -133,7 +134,7 @@ def run(ctx: Context) -> list[Figure]:
             "postgres pane render CPU",
             "sessions",
             points,
-            lambda n: asyncio.run(_render_cpu(workdir, snaps[n], repeats)),
+            lambda n: asyncio.run(_render_cpu(workdir, snaps[n], render_repeats)),
         )
         check.close()
         servers.set_sessions(50)
@@ -158,13 +159,13 @@ def run(ctx: Context) -> list[Figure]:
             "containers pane render CPU",
             "containers",
             points,
-            lambda n: asyncio.run(_render_cpu(workdir, dsnaps[n], repeats)),
+            lambda n: asyncio.run(_render_cpu(workdir, dsnaps[n], render_repeats)),
         )
         check.close()
     else:
         figures.append(Figure(NAME, "Docker", "", text="not available: " + _why(ctx, "docker")))
 
-    figures += _timeline(ctx, repeats)
+    figures += _timeline(ctx, render_repeats)
     return figures
 
 

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import math
 import re
+import socket
 import threading
 import time
 from collections import deque
@@ -58,8 +60,10 @@ WATCHED_EVENTS = (
 TIMELINE_EVENTS = ("die", "oom", "health_status: unhealthy", "restart")
 #: One timeline line per (container, event) at most this often: a crash loop must not flood it.
 TIMELINE_EVENT_EVERY_S = 60.0
-#: Re-inspect a container at least this often even without a state change or event.
+#: Re-inspect a container about this often even without a state change or event...
 INSPECT_MAX_AGE = 15.0
+#: ... but at most this many such re-inspections per poll (events and changes are never capped).
+AGED_INSPECTS_PER_POLL = 16
 #: A container restarted and up for less than this counts as just restarted.
 RECENT_S = 60.0
 #: ... and with at least this many restarts behind it, as crash-looping.
@@ -226,6 +230,14 @@ def explain_unreachable(url: str, exc: BaseException) -> str:
             f"without a password prompt and that the remote user may use docker ({_short(text)})"
         )
     return f"cannot reach the Docker engine at {url}: {_short(text)}"
+
+
+def check_unix_socket(path: str, timeout: float) -> None:
+    """Connect to the socket once ourselves: the SDK leaks the socket of a failed connect, and
+    this raises the plain FileNotFoundError / PermissionError the message is built from."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(timeout)
+        probe.connect(path)
 
 
 def _in_chain(exc: BaseException, kind: type[BaseException]) -> bool:
@@ -439,10 +451,16 @@ class DockerCheck(Check[DockerData]):
         now = time.monotonic()
         if now < self._next_attempt:
             wait = self._next_attempt - now
-            raise DockerUnreachable(f"{self._last_problem} — retrying in {wait:.0f} s")
+            raise DockerUnreachable(f"{self._last_problem} — retrying in {math.ceil(wait)} s")
         try:
+            if self.url.startswith("unix://"):
+                check_unix_socket(self.url.removeprefix("unix://"), self.timeout)
             client = self.make_client(self.url, self.timeout, self.config.max_stats_streams + 16)
-            self._version = str(client.version().get("Version", ""))
+            try:
+                self._version = str(client.version().get("Version", ""))
+            except BaseException:
+                client.close()
+                raise
         except Exception as exc:  # noqa: BLE001 - every failure to connect becomes one sentence
             self._failures += 1
             backoff = min(2.0 ** (self._failures - 1), MAX_BACKOFF_S)
@@ -481,6 +499,7 @@ class DockerCheck(Check[DockerData]):
     # -- probe -----------------------------------------------------------------------------------
 
     def probe(self) -> tuple[Status, str, DockerData]:
+        started = time.monotonic()
         with self._lock:
             client = self._connect()
             try:
@@ -499,7 +518,7 @@ class DockerCheck(Check[DockerData]):
             if new_streams and not self._primed:
                 # First poll (and `zconsole snapshot`): wait briefly for two samples, so CPU %
                 # is there from the start; later polls never wait.
-                self._wait_for_samples(new_streams)
+                self._wait_for_samples(new_streams, started)
             self._primed = True
             containers = tuple(
                 sorted(
@@ -525,19 +544,21 @@ class DockerCheck(Check[DockerData]):
         with self._dirty_lock:
             dirty, self._dirty = self._dirty, set()
         todo: list[tuple[str, tuple[str, str]]] = []
+        aged: list[tuple[float, str, tuple[str, str]]] = []
         live: set[str] = set()
         for c in raw:
             cid = c["Id"]
             live.add(cid)
             key = (str(c.get("State", "")), _health_from_status(str(c.get("Status", ""))))
             cached = self._inspected.get(cid)
-            if (
-                cached is None
-                or cached.key != key
-                or cid in dirty
-                or now - cached.at > INSPECT_MAX_AGE
-            ):
+            if cached is None or cached.key != key or cid in dirty:
                 todo.append((cid, key))
+            elif now - cached.at > INSPECT_MAX_AGE:
+                aged.append((cached.at, cid, key))
+        # Only a slice of the merely old ones per poll, oldest first: 200 containers must not
+        # all come due in the same poll.
+        aged.sort()
+        todo.extend((cid, key) for _, cid, key in aged[:AGED_INSPECTS_PER_POLL])
         for gone in set(self._inspected) - live:
             del self._inspected[gone]
 
@@ -569,9 +590,10 @@ class DockerCheck(Check[DockerData]):
                 started.append(cid)
         return started
 
-    def _wait_for_samples(self, ids: list[str]) -> None:
-        wait = min(self.config.first_stats_wait, self.timeout * 0.6)
-        deadline = time.monotonic() + wait
+    def _wait_for_samples(self, ids: list[str], started: float) -> None:
+        deadline = min(
+            time.monotonic() + self.config.first_stats_wait, started + self.timeout * 0.6
+        )
         while time.monotonic() < deadline:
             streams = [self._streams[i] for i in ids if i in self._streams]
             if all(s.read()[3] >= 2 or s.done.is_set() for s in streams):

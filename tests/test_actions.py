@@ -7,6 +7,7 @@ modals); every Action does something observable — it appends to a file in tmp_
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -336,3 +337,24 @@ def test_identity_and_default_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     data_home = tmp_path / "data"
     monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
     assert default_audit_path() == data_home / "zconsole" / "audit.jsonl"
+
+
+async def test_closing_the_console_mid_attempt_is_audited(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    asked = asyncio.Event()
+
+    async def never_answers(request: ConfirmRequest) -> bool:
+        asked.set()
+        await asyncio.Event().wait()
+        return True
+
+    runner = ActionRunner(audit=AuditLog(tmp_path / "a.jsonl"), confirm=never_answers)
+    task = asyncio.create_task(runner.run(counter_action(marker)))
+    await asked.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    (line,) = read_audit(runner.audit.path)
+    assert line["outcome"] == "cancelled"
+    assert "console closed" in line["detail"]
+    assert runs(marker) == 0

@@ -240,8 +240,13 @@ def test_cpu_percent_comes_from_samples_the_check_keeps(
             return by_name(snapshot.data)["zc-busy"].cpu_percent or 0.0
 
         wait_for(lambda: busy_cpu() > 20.0, 30, "a busy loop shows CPU")
-        idle = by_name(check.collect().data)["zc-plain-00"]  # type: ignore[arg-type]
-        assert idle.cpu_percent is not None and idle.cpu_percent < 20.0
+
+        def idle_cpu() -> float | None:
+            return by_name(check.collect().data)["zc-plain-00"].cpu_percent  # type: ignore[arg-type]
+
+        wait_for(lambda: idle_cpu() is not None, 30, "an idle container's CPU")
+        idle = idle_cpu()
+        assert idle is not None and idle < 20.0
     finally:
         check.close()
         busy.remove(force=True)
@@ -727,5 +732,73 @@ async def test_log_escapes_and_markup_render_inert(
             await pilot.press("escape")
             await pilot_wait(pilot, lambda: not isinstance(app.screen, ContainerLogsScreen))
             await app.workers.wait_for_complete()
+    finally:
+        check.close()
+
+
+async def test_service_logs_follow_both_containers(
+    docker_engine: services.DockerEngine, zoo: dict[str, str]
+) -> None:
+    """``L`` on one container of a Compose service: the lines of both, and new ones keep coming."""
+    client = client_of(docker_engine)
+    ticker = ["sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.3; done"]
+    made = [
+        client.containers.run(
+            services.BUSYBOX_IMAGE,
+            ticker,
+            name=f"zc-ticker-{i}",
+            detach=True,
+            network_mode="none",
+            labels={
+                "com.docker.compose.project": "tick",
+                "com.docker.compose.service": "ticker",
+            },
+        )
+        for i in range(2)
+    ]
+    check = DockerCheck(DockerConfig(log_lines=5), docker_engine.url, timeout=10)
+    app = DockerApp(check)
+    try:
+        async with app.run_test(size=(200, 60)) as pilot:
+            await pilot.press("2")
+            show(app, check)
+            await pilot.pause()
+            await select(pilot, app, "zc-ticker-0")
+            await pilot.press("L")
+            await pilot_wait(pilot, lambda: isinstance(app.screen, ContainerLogsScreen))
+            screen = app.screen
+            assert isinstance(screen, ContainerLogsScreen)
+            assert set(screen.names) == {"zc-ticker-0", "zc-ticker-1"}
+            # More than the 2 x 5 tail lines: the follow streams deliver new ones, from both.
+            await pilot_wait(pilot, lambda: len(screen.lines) > 14)
+            assert {line.container for line in screen.lines} == {"zc-ticker-0", "zc-ticker-1"}
+            seen = [line.text for line in screen.lines if line.container == "zc-ticker-0"]
+            numbers = [int(text.split()[1]) for text in seen]
+            assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+            await pilot.press("escape")
+            await app.workers.wait_for_complete()
+    finally:
+        check.close()
+        for c in made:
+            client.api.remove_container(str(c.id), force=True)
+        client.close()
+
+
+async def test_pane_says_how_to_fix_a_missing_socket(tmp_path: Path) -> None:
+    check = DockerCheck(DockerConfig(), f"unix://{tmp_path}/docker.sock", interval=0.2, timeout=2)
+    app = DockerApp(check, poll=True)
+    try:
+        async with app.run_test(size=(200, 60)) as pilot:
+            pane = app.pane("docker")
+            assert pane is not None
+
+            def problem() -> str:
+                return str(pane.query_one(".pane--problem", Static).render())
+
+            await pilot_wait(pilot, lambda: "does not exist" in problem())
+            assert "systemctl start docker" in problem()
+            assert pane.has_class("-error")
+            # It keeps retrying, backing off.
+            await pilot_wait(pilot, lambda: "retrying in" in problem())
     finally:
         check.close()

@@ -133,3 +133,24 @@ def test_an_unusable_store_is_one_line_and_exit_1(
     assert main(["--store", str(bad), "incidents", "list"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "corrupt" in err
+
+
+def test_cli_edit_fills_postmortem_sections(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    store_path = workdir / "s.db"
+    store = IncidentStore(store_path)
+    inc = store.declare(title="Disk full", severity="P1", author="a")
+    args = ["--store", str(store_path), "incidents", "edit", inc.id]
+    assert main([*args, "--root-cause", "logs not rotated"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("### What Went Well\n- quick\n"))
+    assert main([*args, "--lessons", "-"]) == 0
+    edited = IncidentStore(store_path).get(inc.id)
+    assert edited.root_cause == "logs not rotated"
+    assert edited.lessons == "### What Went Well\n- quick\n"
+    text = postmortem_markdown(edited, [])
+    assert "## Root Cause\nlogs not rotated\n" in text and "- quick" in text
+    assert main([*args]) == 2  # nothing to change
+    capsys.readouterr()

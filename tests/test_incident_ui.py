@@ -267,6 +267,10 @@ async def test_timeline_of_100000_entries_is_windowed(workdir: Path) -> None:
         await pilot.press("home")
         await wait_until(pilot, lambda: tl.entry_at(0) is not None)
         assert row(tl, 0).text.startswith("Incident declared")
+        tl.scroll_to(y=50_000, animate=False)  # the mouse wheel: far from the cursor
+        await wait_until(pilot, lambda: tl.entry_at(50_010) is not None)
+        await pilot.pause(0.3)
+        assert row(tl, 50_010).text == "entry 50009"  # stays cached while in view
         for _ in range(40):
             await pilot.press("pagedown")
         await wait_until(pilot, lambda: tl.selected is not None)
@@ -281,8 +285,13 @@ async def test_another_processs_entries_appear(workdir: Path) -> None:
         # Seen through the app's poll every POLL_INTERVAL_S (no timing assertion here).
         assert POLL_INTERVAL_S <= 1.0
         await wait_until(pilot, lambda: ctl(app).open_incident is not None)
+        timeline(app).focus()
+        await pilot.press("n")  # the timeline keeps updating under a modal
+        await pilot.pause()
+        assert isinstance(app.screen, NoteScreen)
         other.add_entry(incident.id, "note", "bob restarted celery", "bob@10.0.0.2")
         await wait_until(pilot, lambda: "bob restarted celery" in timeline_texts(app))
+        await pilot.press("escape")
 
 
 @pytest.mark.parametrize("problem", ["corrupt", "locked"])
@@ -555,3 +564,32 @@ def test_status_update_reaches_tmuxs_clipboard_via_osc52(tmux: Tmux, workdir: Pa
         20,
         "the update in the timeline",
     )
+
+
+async def test_resolve_asks_for_root_cause_then_posts_the_resolved_update(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    app = ZConsoleApp(make_config(workdir), [], poll=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await declare(pilot, "Checkout errors")
+        incident_id = incident_id_of(app)
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press("down", "down", "enter")  # identified, monitoring, -> resolved
+        await pilot.pause()
+        await pilot.press(*"pool exhausted", "tab", *"restarted web")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: ctl(app).open_incident is None)
+        assert app.query_one(IncidentPanel).border_title == incident_id  # still in view
+        await pilot.press("u")
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: any("INCIDENT RESOLVED" in t for t in timeline_texts(app)))
+        copied = app.clipboard
+    assert copied.startswith("✅ **INCIDENT RESOLVED** ✅")
+    assert "**Root Cause:** pool exhausted" in copied
+    assert "**Resolution:** restarted web" in copied
+    resolved = IncidentStore(workdir / "store.db").get(incident_id)
+    assert (resolved.status, resolved.root_cause) == ("resolved", "pool exhausted")

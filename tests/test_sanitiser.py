@@ -260,3 +260,11 @@ def test_redact_finishes_on_long_unbroken_text() -> None:
     letters = "Zm9v" * 50_000  # base64-ish run with no "://" at all
     assert redact(blob) == blob
     assert redact(letters) == letters
+
+
+def test_bidi_overrides_are_dropped() -> None:
+    from zconsole.widgets.text import inert as _inert
+
+    shown = _inert("admin\u202e gnp.exe\u2066x\u2069").plain
+    assert "\u202e" not in shown and "\u2066" not in shown and "\u2069" not in shown
+    assert shown == "admin gnp.exex"

@@ -120,7 +120,9 @@ class TypeTargetScreen(ModalScreen[bool]):
             prompt.append_text(inert(self.target, single_line=True, max_len=80, style="bold"))
             prompt.append(" to confirm, Escape to cancel:")
             yield Static(prompt, classes="confirm--keys")
-            yield Input(placeholder=self.target[:60], id="confirm-target", select_on_focus=False)
+            yield Input(
+                placeholder="type the name here", id="confirm-target", select_on_focus=False
+            )
             yield Static("", classes="confirm--error")
 
     @on(Input.Submitted)

@@ -24,7 +24,7 @@ from zconsole.widgets.container_logs import ContainerLogsRequested
 from zconsole.widgets.format import STATUS_STYLE, human_bytes, human_duration
 from zconsole.widgets.messages import MitigationRequested
 from zconsole.widgets.pane import Pane
-from zconsole.widgets.text import inert
+from zconsole.widgets.text import inert, plain
 
 if TYPE_CHECKING:
     from zconsole.checks.docker import ContainerInfo, DockerData
@@ -186,7 +186,7 @@ class ContainersPane(Pane):
         selected_id = selected.id if selected is not None else None
         table.clear()
         self._rows = {}
-        now = datetime.now(UTC)
+        now = self.clock()
         previous_group: str | None = None
         shown = [c for c in ordered(data.containers, self.sort) if matches(c, self.filter_text)]
         for c in shown:
@@ -242,7 +242,8 @@ class ContainersPane(Pane):
         box = self.query_one("#docker-filter", Input)
         box.disabled = False
         box.add_class("-shown")
-        box.focus()
+        # Focus once it is enabled and shown (a disabled widget refuses focus).
+        self.call_after_refresh(box.focus)
 
     @on(Input.Changed, "#docker-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -317,4 +318,4 @@ class ContainersPane(Pane):
         if record.exit_code is not None:
             parts.append(f"exit={record.exit_code}")
         parts.append(f"image={record.image}")
-        return " · ".join(parts)
+        return plain(" · ".join(parts), max_len=400)

@@ -182,3 +182,68 @@ class StatusScreen(ModalScreen[tuple[str, str] | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveRequest:
+    root_cause: str
+    resolution: str
+
+
+class ResolveScreen(ModalScreen[ResolveRequest | None]):
+    """Resolve: root cause and resolution for the resolved update and the postmortem (both
+    optional, editable later with `zconsole incidents edit`)."""
+
+    DEFAULT_CSS = """
+    ResolveScreen { align: center middle; }
+    ResolveScreen > Vertical {
+        width: 84; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $success; background: $panel; padding: 0 1;
+    }
+    ResolveScreen Label { margin: 1 0 0 0; }
+    ResolveScreen Horizontal { height: auto; margin: 1 0 0 0; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "resolve", "Resolve"),
+    ]
+
+    def __init__(self, root_cause: str = "", resolution: str = "") -> None:
+        super().__init__()
+        self.root_cause = root_cause
+        self.resolution = resolution
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text("Resolve the incident", style="bold"))
+            yield Label("Root cause")
+            yield Input(
+                self.root_cause,
+                placeholder="PostgreSQL connection pool exhausted",
+                id="resolve-root-cause",
+            )
+            yield Label("Resolution")
+            yield Input(
+                self.resolution,
+                placeholder="Restarted web, raised the pool size",
+                id="resolve-resolution",
+            )
+            with Horizontal():
+                yield Button("Resolve (ctrl+s)", variant="success", id="resolve-ok")
+                yield Button("Cancel (esc)", id="resolve-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#resolve-root-cause", Input).focus()
+
+    @on(Button.Pressed, "#resolve-ok")
+    def action_resolve(self) -> None:
+        self.dismiss(
+            ResolveRequest(
+                root_cause=self.query_one("#resolve-root-cause", Input).value.strip(),
+                resolution=self.query_one("#resolve-resolution", Input).value.strip(),
+            )
+        )
+
+    @on(Button.Pressed, "#resolve-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -90,7 +90,7 @@ class IncidentPanel(Vertical):
 
     def show_incident(self, incident: Incident | None) -> None:
         summary = self.query_one("#incident-summary", Static)
-        self.set_class(incident is not None, "-open")
+        self.set_class(incident is not None and incident.is_open, "-open")
         if incident is None:
             self.border_title = "Incident"
             summary.update(Text(NO_INCIDENT_HINT, style="dim"))

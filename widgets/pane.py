@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -10,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from zconsole.checks.base import CheckResult, Status
+from zconsole.checks.base import CheckResult, Status, now_utc
 from zconsole.widgets.format import STATUS_STYLE, human_duration
 from zconsole.widgets.messages import PinRequested
 from zconsole.widgets.text import inert
@@ -45,6 +47,9 @@ class Pane(Vertical):
         super().__init__(id=id or f"pane-{self.source}", classes=classes)
         self.result: CheckResult | None = None
         self.border_title = self.title
+        #: Wall clock for ages computed from now ("up 3m"); the app injects its own (fixed in
+        #: screen snapshot tests).
+        self.clock: Callable[[], datetime] = now_utc
 
     def compose(self) -> ComposeResult:
         yield Static(Text("waiting for first data…", style="dim"), classes="pane--summary")

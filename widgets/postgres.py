@@ -86,7 +86,7 @@ class PostgresPane(Pane):
     PostgresPane #pg-blocking { height: auto; max-height: 10; }
     PostgresPane #pg-statements { height: auto; max-height: 8; }
     PostgresPane #pg-query { height: auto; max-height: 6; color: $text-muted; }
-    PostgresPane .pg--line { height: auto; }
+    PostgresPane .pg--line { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
     PostgresPane #pg-notes { color: $warning; }
     """
 
@@ -137,7 +137,10 @@ class PostgresPane(Pane):
         self.query_one("#pg-replication", Static).update(
             self._replication_text(pg.replication, pg.standby)
         )
-        self.query_one("#pg-notes", Static).update(self._notes_text(pg))
+        notes = self._notes_text(pg)
+        notes_line = self.query_one("#pg-notes", Static)
+        notes_line.update(notes)
+        notes_line.display = bool(notes.plain)  # no blank row when there is nothing to note
         self._fill_activity(pg)
         self._fill_blocking(pg)
         self._fill_statements(pg)

@@ -30,7 +30,9 @@ _SGR = re.compile(r"\x1b\[[0-9;:]*m")
 # C0 controls except tab and newline, DEL, and the 8-bit C1 range (0x9b is an 8-bit CSI).
 # ESC is not in the list: _ESCAPE has removed every ESC already, except the SGR sequences kept
 # on purpose — removing their ESC here would leave "[31m" as visible text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f\x80-\x9f]")
+# Bidi embedding/override/isolate marks are dropped too: they can make a log line or a query
+# read differently from what it is ("Trojan Source").
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f\x80-\x9f\u202a-\u202e\u2066-\u2069]")
 _VISIBLE_NEWLINE = "⏎"
 
 

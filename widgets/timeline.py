@@ -152,6 +152,7 @@ class Timeline(ScrollView, can_focus=True):
                         self._rows[row] = replace(old, corrected_by=entry.id)
             self._rows[self.total] = entry
             self.total += 1
+        self._evict()
         self._resize()
         if following:
             self.call_after_refresh(self._follow)
@@ -179,13 +180,15 @@ class Timeline(ScrollView, can_focus=True):
         self.call_after_refresh(self._follow)
 
     def _evict(self) -> None:
+        """Keep the rows around the viewport and around the cursor; drop the rest."""
         if len(self._rows) <= BLOCK * CACHE_BLOCKS:
             return
-        centre = int(self.scroll_offset.y)
-        keep_from = centre - BLOCK * (CACHE_BLOCKS // 2)
-        keep_to = centre + BLOCK * (CACHE_BLOCKS // 2)
-        for row in [r for r in self._rows if not keep_from <= r <= keep_to]:
-            del self._rows[row]
+        reach = BLOCK * (CACHE_BLOCKS // 4)
+        view = int(self.scroll_offset.y)
+        cursor = self.total - 1 if self.cursor < 0 else self.cursor
+        for row in list(self._rows):
+            if abs(row - view) > reach and abs(row - cursor) > reach:
+                del self._rows[row]
 
     def _request(self, row: int) -> None:
         block = row // BLOCK * BLOCK

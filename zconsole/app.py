@@ -36,7 +36,13 @@ from zconsole.widgets.actions_menu import ActionsMenu, MenuEntry
 from zconsole.widgets.confirm import ConfirmScreen, TypeTargetScreen
 from zconsole.widgets.container_logs import ContainerLogsRequested
 from zconsole.widgets.containers import ContainersPane
-from zconsole.widgets.declare import DeclareRequest, DeclareScreen, StatusScreen
+from zconsole.widgets.declare import (
+    DeclareRequest,
+    DeclareScreen,
+    ResolveRequest,
+    ResolveScreen,
+    StatusScreen,
+)
 from zconsole.widgets.header import StatusHeader, TabBar
 from zconsole.widgets.host import HostPane
 from zconsole.widgets.http import HttpPane
@@ -70,7 +76,8 @@ class ZConsoleApp(App[None]):
     CSS = """
     Screen { layout: vertical; }
     #main { height: 1fr; }
-    #panes { grid-size: 2 3; grid-gutter: 0 0; width: 1fr; }
+    /* The HTTP row is a few endpoints: the rows above get the height (tables, blocking tree). */
+    #panes { grid-size: 2 3; grid-rows: 2fr 2fr 1fr; grid-gutter: 0 0; width: 1fr; }
     #pane-http { column-span: 2; }
     #incident { width: 36%; min-width: 40; }
     Screen.-narrow #main { layout: vertical; }
@@ -78,7 +85,14 @@ class ZConsoleApp(App[None]):
     Screen.-narrow #panes Pane { display: none; }
     Screen.-narrow #panes Pane.-active { display: block; }
     Screen.-narrow #pane-http { column-span: 1; }
-    Screen.-narrow #incident { width: 1fr; height: 9; min-width: 0; }
+    Screen.-narrow #incident { width: 1fr; height: auto; max-height: 9; min-width: 0; }
+    /* 80x24: without an incident the area is one line, so the active pane gets the rows. */
+    Screen.-narrow IncidentPanel { height: auto; }
+    Screen.-narrow IncidentPanel > #incident-clocks { display: none; }
+    Screen.-narrow IncidentPanel > Timeline { display: none; }
+    Screen.-narrow IncidentPanel.-shown { height: 9; }
+    Screen.-narrow IncidentPanel.-shown > #incident-clocks { display: block; }
+    Screen.-narrow IncidentPanel.-shown > Timeline { display: block; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -137,13 +151,19 @@ class ZConsoleApp(App[None]):
         with Horizontal(id="main"):
             with Grid(id="panes"):
                 for name in SOURCE_NAMES:
-                    yield PANES[name](classes="-active" if name == self.active_pane else None)
+                    pane = PANES[name](classes="-active" if name == self.active_pane else None)
+                    if self.clock is not None:
+                        pane.clock = self.clock
+                    yield pane
             with Vertical(id="incident"):
                 yield IncidentPanel()
         yield Footer()
 
     def on_mount(self) -> None:
         self._apply_size(self.size.width, self.size.height)
+        # Auto-focus may have run before the narrow layout hid the other panes (it picked the
+        # containers table while the host tab showed): start on the active pane instead.
+        self.action_show_pane(self.active_pane)
         if self.poll:
             self.run_worker(
                 self.scheduler.run(), name="scheduler", group="scheduler", exit_on_error=False
@@ -166,8 +186,12 @@ class ZConsoleApp(App[None]):
 
     def _tick(self) -> None:
         # Queries go to the main screen: App.query_one looks at the *top* screen, which is a
-        # modal while a confirmation is open, and a NoMatches here would stop the app.
-        self.main_screen.query_one(StatusHeader).refresh()
+        # modal while a confirmation is open, and a NoMatches here would stop the app. The
+        # header is missing for a moment at shutdown, when the timer may still fire.
+        header = self.main_screen.query_one_optional(StatusHeader)
+        if header is None:
+            return
+        header.refresh()
         self._incident_tick()
         for pane in self.main_screen.query(Pane):
             pane.tick()
@@ -267,10 +291,17 @@ class ZConsoleApp(App[None]):
     def _store_error(self, message: str) -> None:
         self.notify(message, title="Incident store", severity="error", timeout=8)
 
+    def _incident_panel(self) -> IncidentPanel | None:
+        """The panel on the main screen (also under a modal); None while starting or stopping."""
+        stack = self.screen_stack
+        return stack[0].query_one_optional(IncidentPanel) if stack else None
+
     def _incident_mount(self) -> None:
         self._latest_results: dict[str, CheckResult] = {}
         self._shown_incident_id: str | None = None
-        panel = self.query_one(IncidentPanel)
+        panel = self._incident_panel()
+        if panel is None:
+            return
         if self.incidents is None:
             panel.show_problem(self.store_problem + " — incident features are off")
             self.notify(self.store_problem, title="Incident store", severity="error", timeout=10)
@@ -287,20 +318,23 @@ class ZConsoleApp(App[None]):
 
     def _sync_incident(self) -> None:
         """Show the open incident; a different one than before resets the timeline."""
-        panel = self.query_one_optional(IncidentPanel)
+        panel = self._incident_panel()
         if self.incidents is None or panel is None:
             return
-        incident = self.incidents.open_incident
+        # The open incident; after resolving here, the resolved one stays in view until the
+        # next is declared (its "resolved" update is still to be posted).
+        incident = self.incidents.update_subject
         panel.show_incident(incident)
+        panel.set_class(incident is not None, "-shown")
         new_id = incident.id if incident else None
         if new_id != self._shown_incident_id:
             self._shown_incident_id = new_id
             total, last_id = self.incidents.store.count_and_last(new_id) if new_id else (0, 0)
             panel.timeline.reset(total, last_id)
-        panel.show_clocks(self.incidents.clocks())
+        panel.show_clocks(self.incidents.clocks(self.clock() if self.clock else None))
 
     def _poll_incidents(self) -> None:
-        panel = self.query_one_optional(IncidentPanel)  # None while shutting down
+        panel = self._incident_panel()
         if self.incidents is None or panel is None:
             return
         try:
@@ -315,11 +349,11 @@ class ZConsoleApp(App[None]):
             panel.timeline.append(new)
 
     def _incident_tick(self) -> None:
-        panel = self.query_one_optional(IncidentPanel)
-        if panel is None or self.incidents is None or self.incidents.open_incident is None:
+        panel = self._incident_panel()
+        if panel is None or self.incidents is None or self.incidents.update_subject is None:
             return
         try:
-            panel.show_clocks(self.incidents.clocks())
+            panel.show_clocks(self.incidents.clocks(self.clock() if self.clock else None))
         except StoreUnavailable as exc:
             panel.show_problem(str(exc))
 
@@ -348,7 +382,7 @@ class ZConsoleApp(App[None]):
                 self._shown_incident_id, message.start, message.count
             )
         except StoreUnavailable as exc:
-            self.query_one(IncidentPanel).show_problem(str(exc))
+            self._store_error(str(exc))
             return
         message.timeline.put_window(message.start, rows, message.generation)
 
@@ -434,6 +468,15 @@ class ZConsoleApp(App[None]):
         if choice is None or self.incidents is None:
             return
         what, value = choice
+        if what == "status" and value == "resolved":
+            incident = self.incidents.open_incident
+            self.push_screen(
+                ResolveScreen(
+                    incident.root_cause if incident else "", incident.resolution if incident else ""
+                ),
+                self._resolved,
+            )
+            return
         try:
             if what == "status":
                 self.incidents.set_status(value)
@@ -443,17 +486,39 @@ class ZConsoleApp(App[None]):
             self._store_error(str(exc))
         self._poll_incidents()
 
+    def _resolved(self, request: ResolveRequest | None) -> None:
+        if request is None or self.incidents is None or self.incidents.open_incident is None:
+            return
+        incident_id = self.incidents.open_incident.id
+        try:
+            fields = {"root_cause": request.root_cause, "resolution": request.resolution}
+            self.incidents.store.update_fields(
+                incident_id, **{k: v for k, v in fields.items() if v}
+            )
+            resolved = self.incidents.set_status("resolved")
+        except StoreUnavailable as exc:
+            self._store_error(str(exc))
+            return
+        self._poll_incidents()
+        if resolved is not None:
+            self.notify(
+                f"{incident_id} resolved. u posts the resolved update; "
+                f"`zconsole incidents export {incident_id}` writes the postmortem.",
+                timeout=8,
+            )
+
     def action_status_update(self) -> None:
         from datetime import UTC
 
         from zconsole.incident import KIND_UPDATE
         from zconsole.updates import FORMATS, KINDS, default_kind, render
 
-        controller = self._need_incident()
-        if controller is None or controller.open_incident is None:
+        controller = self.incidents
+        if controller is None or controller.update_subject is None:
+            self._need_incident()  # says why
             return
-        incident = controller.open_incident
-        entries = controller.store.entries_since(0, incident.id)
+        incident = controller.update_subject
+        entries = controller.store.entries(incident.id)
         now = datetime.now(UTC)
         variants = {
             (kind, fmt): render(kind, fmt, incident, entries, now=now, config=self.config.incident)
@@ -502,7 +567,7 @@ class ZConsoleApp(App[None]):
             return
         snapshots = {name: r.latest for name, r in self._latest_results.items()}
         extras: dict[str, str] = {}
-        for pane in self.query(Pane):
+        for pane in self.screen_stack[0].query(Pane):
             offer = getattr(pane, "evidence", None)
             if callable(offer):
                 extras.update(offer())

@@ -12,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import platformdirs
@@ -171,7 +171,7 @@ class CustomAction(_Section, frozen=True):
 
 class IncidentConfig(_Section, frozen=True):
     #: "P0-P3" (default, most runbooks) or "P1-P4".
-    severity_scheme: str = "P0-P3"
+    severity_scheme: Literal["P0-P3", "P1-P4"] = "P0-P3"
     #: Minutes between status updates per severity index (most severe first).
     update_every_min: list[float] = msgspec.field(default_factory=lambda: [15.0, 15.0, 60.0, 240.0])
     #: Response and resolution targets, minutes, per severity index (runbooks' P0..P3).

@@ -15,6 +15,17 @@ from zconsole.config import Config
 
 EXIT_STORE = 1
 EXIT_USAGE = 2
+#: Postmortem sections `incidents edit` can set (text; "-" reads it from stdin).
+EDITABLE = (
+    "title",
+    "impact",
+    "summary",
+    "root_cause",
+    "resolution",
+    "detection",
+    "action_items",
+    "lessons",
+)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -29,6 +40,14 @@ def add_parser(subparsers: Any) -> None:
     export.add_argument("--json", action="store_true", help="write JSON instead of Markdown")
     export.add_argument("--out", type=Path, help="directory (default: [incident] export_dir)")
     export.set_defaults(handler=export_command)
+    edit = sub.add_parser(
+        "edit", help="fill in the postmortem sections (summary, root cause, ...) of an incident"
+    )
+    edit.add_argument("id", help="incident ID")
+    for name in EDITABLE:
+        flag = "--" + name.replace("_", "-")
+        edit.add_argument(flag, dest=name, metavar="TEXT", help=f"set {name.replace('_', ' ')}")
+    edit.set_defaults(handler=edit_command)
     rep = sub.add_parser("report", help="count by severity, time to acknowledge and resolve")
     rep.add_argument("--since", default="30d", help="window, e.g. 30d, 12h, 2w (default 30d)")
     rep.set_defaults(handler=report_command)
@@ -77,6 +96,27 @@ def export_command(config: Config, args: argparse.Namespace) -> int:
     out = args.out if args.out is not None else Path(config.incident.export_dir)
     path = write_export(incident, store.entries(incident.id), out, as_json=args.json)
     print(path)
+    return 0
+
+
+def edit_command(config: Config, args: argparse.Namespace) -> int:
+    fields = {name: getattr(args, name) for name in EDITABLE if getattr(args, name) is not None}
+    if not fields:
+        print("zconsole: nothing to change (see --help)", file=sys.stderr)
+        return EXIT_USAGE
+    for name, value in fields.items():
+        if value == "-":
+            fields[name] = sys.stdin.read()
+    store = _store(config)
+    if store is None:
+        return EXIT_STORE
+    try:
+        store.get(args.id)
+    except KeyError:
+        print(f"zconsole: no incident {args.id} in {store.path}", file=sys.stderr)
+        return EXIT_USAGE
+    store.update_fields(args.id, **fields)
+    print(f"{args.id}: updated {', '.join(fields)}")
     return 0
 
 

@@ -49,6 +49,8 @@ class IncidentController:
         self.on_error = on_error
         self.watch = CheckWatch(config.hysteresis_s)
         self.open_incident: Incident | None = None
+        #: The incident this process resolved last (its "resolved" update is still to post).
+        self.last_resolved: Incident | None = None
         #: When each check last turned crit/unreachable (UTC), for the incident's start time.
         self.bad_since: dict[str, datetime] = {}
         self.last_seen_id = store.last_entry_id()
@@ -106,6 +108,7 @@ class IncidentController:
             started_at=started_at,
         )
         self.open_incident = incident
+        self.last_resolved = None
         self.watch.reset()
         return incident
 
@@ -128,6 +131,7 @@ class IncidentController:
             return None
         incident = self.store.set_status(self.open_incident.id, status, self.author)
         self.open_incident = incident if incident.is_open else None
+        self.last_resolved = None if incident.is_open else incident
         return incident
 
     def set_severity(self, severity: str) -> Incident | None:
@@ -136,8 +140,20 @@ class IncidentController:
         self.open_incident = self.store.set_severity(self.open_incident.id, severity, self.author)
         return self.open_incident
 
+    @property
+    def update_subject(self) -> Incident | None:
+        """What a status update is about: the open incident, else the one just resolved."""
+        return self.open_incident or self.last_resolved
+
     def posted_update(self, text: str) -> None:
-        self.record(KIND_UPDATE, text)
+        """Record a posted status update (also the "resolved" one after resolution)."""
+        subject = self.update_subject
+        if subject is None:
+            return
+        try:
+            self.store.add_entry(subject.id, KIND_UPDATE, text, self.author)
+        except StoreUnavailable as exc:
+            self._fail(exc)
 
     # -- drafts --------------------------------------------------------------------------------
 
@@ -176,7 +192,8 @@ class IncidentController:
             self.open_incident = self.store.get(self.open_incident.id)
             if not self.open_incident.is_open:
                 self._load_open()
-        return [e for e in new if self.open_incident and e.incident_id == self.open_incident.id]
+        subject = self.update_subject
+        return [e for e in new if subject is not None and e.incident_id == subject.id]
 
     def watch_result(self, result: CheckResult, now: float | None = None) -> str | None:
         """Feed a check result; writes the crit/recovered line when the watch says so."""
@@ -193,7 +210,7 @@ class IncidentController:
         return text
 
     def clocks(self, now: datetime | None = None) -> Clocks | None:
-        incident = self.open_incident
+        incident = self.update_subject
         if incident is None:
             return None
         last_update = self.store.last_entry_at(incident.id, KIND_UPDATE)

@@ -16,7 +16,7 @@ import docker.errors
 
 from zconsole.actions import Action, ActionError, Risk
 from zconsole.checks.base import Check
-from zconsole.checks.docker import ContainerInfo, DockerCheck
+from zconsole.checks.docker import ContainerInfo, DockerCheck, DockerUnreachable
 from zconsole.checks.secrets import redact
 from zconsole.mitigations import mitigation
 
@@ -44,6 +44,8 @@ def _run(what: str, call: Callable[[], str]) -> str:
     except docker.errors.APIError as exc:
         explanation = exc.explanation or str(exc)
         raise ActionError(redact(f"{what}: {explanation}")) from None
+    except DockerUnreachable as exc:
+        raise ActionError(f"{what}: {exc}") from None
     except (docker.errors.DockerException, OSError) as exc:
         raise ActionError(redact(f"{what}: {exc}")) from None
 
