@@ -522,6 +522,9 @@ class Tmux:
 
     def close(self) -> None:
         self("kill-server")
+        # tmux leaves its socket file behind after kill-server.
+        with contextlib.suppress(OSError):
+            (Path(f"/tmp/tmux-{os.getuid()}") / self.socket).unlink()
 
     def wait_for(
         self, name: str, predicate: Callable[[str], bool], timeout: float, interval: float = 0.01

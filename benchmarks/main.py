@@ -53,7 +53,48 @@ PANE_BENCH_TIMEOUT_S = 240
 
 #: Why a target is missed and what would close it, from profiling (see README.md), by the start of
 #: the figure's label. Printed under Notes only when that target is missed in the run.
-WHY: dict[str, str] = {}
+WHY: dict[str, str] = {
+    "zconsole CPU / glances CPU": (
+        "profiled (Hot spots): most of the console's CPU at rest is repainting, not collecting. "
+        "Pane.tick() re-sets border_subtitle on all five panes every second, and each set "
+        "refresh()es the whole pane: the repaint table shows the idle console's CPU with and "
+        "without the tick. Then the host check's process scan (psutil over every process, every "
+        "2 s; ~30-70k Python calls per refresh, scenario 5), docker's per-container stats-stream "
+        "threads (decode a JSON frame per container per second whatever the refresh; "
+        "_StatsStream._run in the profile) and DataTable clear() + refill on every refresh. "
+        "To close: set border_subtitle only when its text changes; update changed cells instead "
+        "of clear(); scan processes every 3rd refresh or only while the host pane shows them; "
+        "one-shot stats per refresh instead of streams."
+    ),
+    "zconsole: peak RSS": (
+        "imports alone are ~77 MiB (textual 15, docker SDK + requests 10, psycopg 9, "
+        "cryptography via checks/tls 7, redis 6, httpx 4, psutil 4, msgspec 3; measured with "
+        "VmRSS after each import). To close: talk to the Docker engine API with httpx (already "
+        "loaded) instead of the docker SDK, import cryptography only when an https endpoint is "
+        "configured; then Textual's line caches (Strip/FIFOCache) are the next item."
+    ),
+    "zconsole: launch → all five": (
+        "the containers pane waits for its first stats samples: the docker check's first poll "
+        "opens a stats stream per container and waits for two samples (~3 s, bench_docker.py). "
+        "To close: show the container list at once and fill CPU/memory on the next refresh."
+    ),
+    "zconsole host data / glances": (
+        "before its first paint the console imports Textual and every backend client (~0.45 s "
+        "of imports on a quiet machine: zconsole.app 0.21 s, docker SDK 0.08 s, psycopg 0.06 s, "
+        "redis/httpx 0.05 s each; python -X importtime), builds the five panes, then polls. "
+        "glances draws its first frame from psutil alone. To close: import each backend client "
+        "inside its check's worker thread (not at app import), drop the docker SDK."
+    ),
+    "tmux: key → tab": (
+        "presses are fast between refreshes (median in the next row) and slow when they land "
+        "on a refresh: the event loop is then rebuilding whole DataTables (containers/postgres "
+        "pane render 30-120 ms CPU, scenario 4) and repainting panes, while check threads "
+        "(host process scan, docker stats streams) compete for the GIL on 2 busy cores; tmux "
+        "adds its own redraw. To close: the CPU fixes above (no per-second full repaint, "
+        "incremental table updates) shorten every refresh on the event loop."
+    ),
+}
+WHY["Pilot: key → tab bar"] = WHY["tmux: key → tab"]
 ORDER = [
     scenario_overhead.NAME,
     scenario_start.NAME,

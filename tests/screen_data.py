@@ -4,8 +4,8 @@ Built from the real record types of each check, with fixed times and durations s
 snapshots in tests/test_screens.py are the same on every run. The story: the root disk is
 nearly full, the web container is unhealthy, a worker was OOM-killed, PostgreSQL is blocked
 behind an idle-in-transaction session, the celery queue is piling up and /ready answers 500.
-One piece of hostile text (markup and a clear-screen escape) sits in a Redis slowlog command,
-the reporting query and an incident note, to show it rendered inert.
+One piece of hostile text (markup and a clear-screen escape) sits in a Redis slowlog command
+and in the reporting query (the incident snapshot also puts it in a note), to show it inert.
 """
 
 from __future__ import annotations

@@ -622,7 +622,7 @@ async def test_pane_shows_every_state_in_words(
             await pilot.press("escape")
             await pilot.pause()
             assert len(table_rows(app)) >= len(zoo)
-            await pilot.press("s")
+            await pilot.press("o")
             names = list(table_rows(app))
             assert names == sorted(names)
     finally:

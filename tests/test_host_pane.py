@@ -108,7 +108,7 @@ def _screen_text(app: ZConsoleApp) -> str:
 
 
 async def test_pane_renders_everything_and_keeps_outside_text_inert(tmp_path: Path) -> None:
-    for size in ((200, 60), (80, 24)):
+    for size in ((200, 60), (80, 20)):
         app = ZConsoleApp(Config(), [], poll=False)
         async with app.run_test(size=size) as pilot:
             app.show_result(_result(_data(str(tmp_path))))
@@ -122,7 +122,7 @@ async def test_pane_renders_everything_and_keeps_outside_text_inert(tmp_path: Pa
             assert disks[0][0] == "…" + str(tmp_path)[-23:] and "95.0%" in disks[0][1]
             assert disks[0][5] == "+1.9M/s" and disks[0][6] == "~1h30m"
             assert disks[1][0] == "/mnt/[red]nfs" and disks[1][1].startswith("hanging")
-            if size == (80, 24):
+            if size == (80, 20):
                 # One table at a time here: the troubled disks first, "v" for the processes.
                 assert "hanging" in _screen_text(app) and "web-1" not in _screen_text(app)
                 pane.query_one("#host-disks", DataTable).focus()

@@ -37,7 +37,8 @@ STATE_STYLE = {
     "paused": "cyan",
     "created": "dim",
 }
-HEALTH_STYLE = {"healthy": "green", "unhealthy": "bold red", "starting": "yellow"}
+# "unhealthy" carries a background so that it stays readable under NO_COLOR (see STATUS_STYLE).
+HEALTH_STYLE = {"healthy": "green", "unhealthy": "bold white on red", "starting": "yellow"}
 
 #: Sort orders the ``s`` key cycles through (the first is the check's: problems first).
 SORTS = ("problems", "name", "cpu", "memory", "restarts")
@@ -127,7 +128,7 @@ class ContainersPane(Pane):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
-        Binding("s", "cycle_sort", "Sort"),
+        Binding("o", "cycle_sort", "Sort"),
         Binding("l", "logs(False)", "Logs"),
         Binding("L", "logs(True)", "Service logs"),
         Binding("R", "mitigate('restart')", "Restart"),

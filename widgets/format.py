@@ -6,11 +6,14 @@ from rich.text import Text
 
 from zconsole.checks.base import Status
 
+# Critical states carry a background as well as a foreground: under NO_COLOR Textual turns
+# colours into greys, and a red word on a dark background becomes unreadable grey-on-grey,
+# while white on a coloured (then grey) background stays legible.
 STATUS_STYLE = {
     Status.OK: "green",
-    Status.WARN: "yellow",
-    Status.CRIT: "bold red",
-    Status.ERROR: "bold magenta",
+    Status.WARN: "bold yellow",
+    Status.CRIT: "bold white on red",
+    Status.ERROR: "bold white on magenta",
     Status.UNKNOWN: "dim",
 }
 

@@ -40,7 +40,9 @@ class StatusHeader(Widget):
         self.target = target
 
     def render(self) -> Text:
-        text = Text(" zconsole ", style="bold reverse")
+        # Text(..., style=) would be the base style of the whole line; only the badge is reversed.
+        text = Text()
+        text.append(" zconsole ", style="bold reverse")
         text.append(" ")
         text.append_text(inert(self.hostname, single_line=True, max_len=30, style="bold"))
         if self.target:

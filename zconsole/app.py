@@ -24,7 +24,7 @@ from textual.worker import Worker
 from zconsole.action_runner import ActionRunner, ConfirmKind, ConfirmRequest
 from zconsole.actions import Action, ActionOutcome, Outcome, Risk
 from zconsole.audit import AuditLog, default_audit_path
-from zconsole.checks.base import Check, CheckResult, worst
+from zconsole.checks.base import Check, CheckResult, describe_error, worst
 from zconsole.checks.secrets import redact
 from zconsole.config import Config, CustomAction
 from zconsole.incident import KIND_EVIDENCE
@@ -294,7 +294,14 @@ class ZConsoleApp(App[None]):
     def _incident_panel(self) -> IncidentPanel | None:
         """The panel on the main screen (also under a modal); None while starting or stopping."""
         stack = self.screen_stack
-        return stack[0].query_one_optional(IncidentPanel) if stack else None
+        if self._exit or not stack:
+            return None
+        panel = stack[0].query_one_optional(IncidentPanel)
+        # While the app shuts down its widgets are removed child first: the panel may still be
+        # there with its parts already gone, and a timer may still fire.
+        if panel is None or not panel.is_attached or panel._closing:
+            return None
+        return panel
 
     def _incident_mount(self) -> None:
         self._latest_results: dict[str, CheckResult] = {}
@@ -326,6 +333,12 @@ class ZConsoleApp(App[None]):
         incident = self.incidents.update_subject
         panel.show_incident(incident)
         panel.set_class(incident is not None, "-shown")
+        header = self.main_screen.query_one_optional(StatusHeader)
+        if header is not None:
+            # The incident stays in the header line on every pane and at every size.
+            header.incident = (
+                f"{incident.id} {incident.severity} {incident.status}" if incident else ""
+            )
         new_id = incident.id if incident else None
         if new_id != self._shown_incident_id:
             self._shown_incident_id = new_id
@@ -637,22 +650,43 @@ class ZConsoleApp(App[None]):
         self.request_mitigation(message.source, message.action, message.record)
 
     def request_mitigation(self, source: str, name: str, record: object) -> None:
-        """Build a pane's mitigation for its selected record and run it through the runner."""
-        from zconsole import mitigations
+        """Build a pane's mitigation for its selected record and run it through the runner.
 
+        Building may query the backend (the exact pids a bulk terminate will hit, Docker's disk
+        usage for a prune dry run), so it happens in a worker thread, never on the event loop.
+        """
         check = self.checks.get(source)
         if check is None:
             self._tell(f"No {source} source to act on.", severity="error")
             return
+        self.run_worker(
+            self._build_and_run(source, name, check, record),
+            name=f"build:{source}.{name}",
+            group="actions",
+            exit_on_error=False,
+        )
+
+    async def _build_and_run(
+        self, source: str, name: str, check: Check[Any], record: object
+    ) -> None:
+        from zconsole import mitigations
+
         try:
-            action = mitigations.build(source, name, check, record)
+            action = await asyncio.to_thread(mitigations.build, source, name, check, record)
         except mitigations.UnknownMitigation as exc:
             self._tell(str(exc), title="Unknown action", severity="error")
             return
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            self._tell(f"{name}: {exc}", title="Cannot build action", severity="error")
+            self._tell(f"{name}: {redact(str(exc))}", title="Cannot build action", severity="error")
             return
-        self.launch_action(action, refresh=source)
+        except Exception as exc:  # noqa: BLE001 - a backend error while previewing is the user's to read
+            self._tell(
+                f"{name}: {redact(describe_error(exc))}",
+                title="Cannot preview action",
+                severity="error",
+            )
+            return
+        await self._run_action(action, source)
 
     def launch_action(self, action: Action, *, refresh: str = "") -> Worker[ActionOutcome]:
         """Run an Action through the one runner in a worker; refresh ``refresh`` on success."""
