@@ -8,11 +8,6 @@ app would land there).
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,56 +15,20 @@ import docker
 import pytest
 
 from tests import services
+from tests.tmux import Tmux, tmux_server
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 
-ZCONSOLE = Path(sys.executable).parent / "zconsole"
 HOSTILE = (
     "printf 'clear\\033[2Jhere\\n'; printf 'clip\\033]52;c;SGVsbG8=\\007board\\n'; "
     "echo '[bold red]not markup[/bold red]'; echo 'ERROR boom' >&2; sleep 3600"
 )
 
 
-class Tmux:
-    def __init__(self, socket_name: str) -> None:
-        self.socket = socket_name
-
-    def __call__(self, *argv: str) -> str:
-        done = subprocess.run(
-            ["tmux", "-L", self.socket, "-f", "/dev/null", *argv],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-        return done.stdout
-
-    def screen(self) -> str:
-        return self("capture-pane", "-p", "-J", "-t", "zc")
-
-    def wait_for(self, text: str, timeout: float = 30.0) -> str:
-        deadline = time.monotonic() + timeout
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            time.sleep(0.1)
-        raise AssertionError(f"{text!r} never appeared; screen was:\n{screen}")
-
-    def wait_gone(self, text: str, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while text in (screen := self.screen()):
-            assert time.monotonic() < deadline, f"{text!r} stayed; screen was:\n{screen}"
-            time.sleep(0.1)
-
-
 @pytest.fixture
 def tmux(workdir: Path) -> Iterator[Tmux]:
-    if shutil.which("tmux") is None:
-        services.unavailable("tmux not installed (Debian: apt-get install tmux)")
-    session = Tmux(f"zc-docker-{uuid.uuid4().hex[:8]}")
-    yield session
-    session("kill-server")
+    with tmux_server("zc-docker") as session:
+        yield session
 
 
 @pytest.fixture
@@ -99,12 +58,8 @@ def test_hostile_log_is_inert_and_no_osc52_is_written(
     hostile_container: str,
 ) -> None:
     written = workdir / "terminal-output"
-    command = (
-        f"cd {workdir} && env -u COLUMNS -u LINES TERM=xterm-256color "
-        f"DOCKER_HOST={docker_engine.url} {ZCONSOLE}; echo EXITED-$?; sleep 60"
-    )
-    tmux("new-session", "-d", "-s", "zc", "-x", "200", "-y", "50", command)
-    tmux("resize-window", "-t", "zc", "-x", "200", "-y", "50")
+    env = f"TERM=xterm-256color DOCKER_HOST={docker_engine.url}"
+    tmux.start(workdir, size=(200, 50), env=env)
     tmux("set-option", "-s", "set-clipboard", "on")
     tmux("pipe-pane", "-o", "-t", "zc", f"cat >> {written}")
     tmux.wait_for(hostile_container)

@@ -4,64 +4,24 @@ capture-pane — as a responder over SSH would use it."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests import services
-
-ZCONSOLE = Path(sys.executable).parent / "zconsole"
-
-
-class Tmux:
-    def __init__(self, socket_name: str) -> None:
-        self.socket = socket_name
-
-    def __call__(self, *argv: str) -> str:
-        done = subprocess.run(
-            ["tmux", "-L", self.socket, *argv], capture_output=True, text=True, timeout=30
-        )
-        return done.stdout
-
-    def screen(self) -> str:
-        return self("capture-pane", "-p", "-J", "-t", "zc")
-
-    def wait_for(self, text: str, timeout: float = 20.0) -> str:
-        deadline = time.monotonic() + timeout
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            time.sleep(0.1)
-        raise AssertionError(f"{text!r} never appeared; screen was:\n{screen}")
+from tests.tmux import Tmux, tmux_server
 
 
 @pytest.fixture
 def tmux(workdir: Path) -> Iterator[Tmux]:
-    if shutil.which("tmux") is None:
-        services.unavailable("tmux not installed (Debian: apt-get install tmux)")
-    session = Tmux(f"zc-test-{uuid.uuid4().hex[:8]}")
-    yield session
-    session("kill-server")
+    with tmux_server("zc-test") as session:
+        yield session
 
 
 def start(
     tmux: Tmux, workdir: Path, *args: str, size: tuple[int, int] = (80, 24), env: str = ""
 ) -> None:
-    # COLUMNS/LINES from the test runner would pin Textual's idea of the terminal size.
-    run = f"env -u COLUMNS -u LINES {env} {ZCONSOLE} {' '.join(args)}"
-    command = f"cd {workdir} && {run}; echo EXITED-$?; sleep 60"
-    width, height = str(size[0]), str(size[1])
-    tmux("new-session", "-d", "-s", "zc", "-x", width, "-y", height, command)
-    # A detached session may keep tmux's default size; make the window the size asked for.
-    tmux("resize-window", "-t", "zc", "-x", width, "-y", height)
+    tmux.start(workdir, *args, size=size, env=env)
 
 
 def test_console_runs_in_tmux_at_80x24_and_answers_keys(tmux: Tmux, workdir: Path) -> None:

@@ -8,13 +8,9 @@ import base64
 import json
 import os
 import re
-import shutil
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +22,7 @@ from rich.text import Text
 from textual.widgets import Checkbox, Static
 
 from tests import services
+from tests.tmux import Tmux, tmux_server
 from zconsole.app import ZConsoleApp
 from zconsole.checks.base import CheckResult, Snapshot, Status
 from zconsole.config import Config, load_config
@@ -394,37 +391,11 @@ def incident_id_of(app: ZConsoleApp) -> str:
 # -- a real process in tmux: kill -9 while typing a note -------------------------------------
 
 
-class Tmux:
-    def __init__(self, socket_name: str) -> None:
-        self.socket = socket_name
+class IncidentTmux(Tmux):
+    """The shared tmux driver, plus the steps of the kill -9 test."""
 
-    def __call__(self, *argv: str) -> str:
-        done = subprocess.run(
-            ["tmux", "-L", self.socket, *argv], capture_output=True, text=True, timeout=30
-        )
-        return done.stdout
-
-    def screen(self) -> str:
-        return self("capture-pane", "-p", "-J", "-t", "zc")
-
-    def wait_for(self, text: str, timeout: float = 30.0) -> str:
-        deadline = time.monotonic() + timeout
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            time.sleep(0.1)
-        raise AssertionError(f"{text!r} never appeared; screen was:\n{screen}")
-
-    def start(self, workdir: Path, store: Path) -> None:
-        zconsole = Path(sys.executable).parent / "zconsole"
-        # No DISPLAY: no local clipboard, so copies go out as OSC 52 (as over SSH).
-        unset = "-u COLUMNS -u LINES -u DISPLAY -u WAYLAND_DISPLAY"
-        run = f"env {unset} TERM=xterm-256color {zconsole} --store {store}"
-        command = f"cd {workdir} && {run}; echo EXITED-$?; sleep 60"
-        self("new-session", "-d", "-s", "zc", "-x", "160", "-y", "50", command)
-        self("resize-window", "-t", "zc", "-x", "160", "-y", "50")
+    def start_console(self, workdir: Path, store: Path) -> None:
+        self.start(workdir, "--store", str(store), size=(160, 50), env="TERM=xterm-256color")
 
     def open_note_editor(self) -> None:
         """Press n until the editor shows (a loaded machine may be slow to take keys)."""
@@ -446,12 +417,9 @@ class Tmux:
 
 
 @pytest.fixture
-def tmux() -> Iterator[Tmux]:
-    if shutil.which("tmux") is None:
-        services.unavailable("tmux not installed (Debian: apt-get install tmux)")
-    session = Tmux(f"zc-inc-{uuid.uuid4().hex[:8]}")
-    yield session
-    session("kill-server")
+def tmux() -> Iterator[IncidentTmux]:
+    with tmux_server("zc-inc") as session:
+        yield IncidentTmux(session.socket)
 
 
 def _draft_text(store: Path) -> str | None:
@@ -464,11 +432,13 @@ def _draft_text(store: Path) -> str | None:
 
 
 @pytest.mark.e2e
-def test_kill_9_while_typing_keeps_entries_and_offers_the_draft(tmux: Tmux, workdir: Path) -> None:
+def test_kill_9_while_typing_keeps_entries_and_offers_the_draft(
+    tmux: IncidentTmux, workdir: Path
+) -> None:
     (workdir / "zconsole.toml").write_text("[docker]\nenabled = false\n")
     store = workdir / "store.db"
     incident = IncidentStore(store).declare(title="Queue backlog", severity="P1", author="lead")
-    tmux.start(workdir, store)
+    tmux.start_console(workdir, store)
     tmux.wait_for(incident.id)
     tmux.open_note_editor()
     tmux("send-keys", "-t", "zc", "-l", "purged the celery queue")
@@ -491,7 +461,7 @@ def test_kill_9_while_typing_keeps_entries_and_offers_the_draft(tmux: Tmux, work
     tmux.wait_for("EXITED-137")
     tmux("kill-session", "-t", "zc")
 
-    tmux.start(workdir, store)
+    tmux.start_console(workdir, store)
     tmux.wait_for("was kept as a draft")
     screen = tmux.wait_for("purged the celery queue")  # the committed note survived
     assert incident.id in screen
@@ -540,11 +510,11 @@ async def test_evidence_bundle_holds_every_checks_snapshot(workdir: Path) -> Non
 
 
 @pytest.mark.e2e
-def test_status_update_reaches_tmuxs_clipboard_via_osc52(tmux: Tmux, workdir: Path) -> None:
+def test_status_update_reaches_tmuxs_clipboard_via_osc52(tmux: IncidentTmux, workdir: Path) -> None:
     (workdir / "zconsole.toml").write_text("[docker]\nenabled = false\n")
     store = workdir / "store.db"
     incident = IncidentStore(store).declare(title="Checkout slow", severity="P1", author="lead")
-    tmux.start(workdir, store)
+    tmux.start_console(workdir, store)
     tmux("set-option", "-g", "set-clipboard", "on")  # tmux keeps OSC 52 writes as buffers
     tmux.wait_for(incident.id)
     for _ in range(5):
