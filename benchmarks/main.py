@@ -55,16 +55,20 @@ PANE_BENCH_TIMEOUT_S = 240
 #: the figure's label. Printed under Notes only when that target is missed in the run.
 WHY: dict[str, str] = {
     "zconsole CPU / glances CPU": (
-        "profiled (Hot spots): most of the console's CPU at rest is repainting, not collecting. "
-        "Pane.tick() re-sets border_subtitle on all five panes every second, and each set "
-        "refresh()es the whole pane: the repaint table shows the idle console's CPU with and "
-        "without the tick. Then the host check's process scan (psutil over every process, every "
+        "profiled (Hot spots): most of the console's CPU at rest is repainting and garbage "
+        "collection, not collecting. Pane.tick() re-sets border_subtitle on all five panes every "
+        "second, and each set refresh()es the whole pane (repaint table: the idle console with "
+        "and without the tick); the allocation churn of those repaints (Strip + 7 FIFOCaches "
+        "per line) drives Python's cyclic GC, whose gen-2 passes over the large start-up heap "
+        "cost up to ~200 ms each (GC table: as built vs gc.freeze() + higher thresholds). Then "
+        "the host check's process scan (psutil over every process, every "
         "2 s; ~30-70k Python calls per refresh, scenario 5), docker's per-container stats-stream "
         "threads (decode a JSON frame per container per second whatever the refresh; "
         "_StatsStream._run in the profile) and DataTable clear() + refill on every refresh. "
-        "To close: set border_subtitle only when its text changes; update changed cells instead "
-        "of clear(); scan processes every 3rd refresh or only while the host pane shows them; "
-        "one-shot stats per refresh instead of streams."
+        "To close: set border_subtitle only when its text changes; gc.freeze() after start-up "
+        "and raise the GC thresholds; update changed cells instead of clear(); scan processes "
+        "every 3rd refresh or only while the host pane shows them; one-shot stats per refresh "
+        "instead of streams."
     ),
     "zconsole: peak RSS": (
         "imports alone are ~77 MiB (textual 15, docker SDK + requests 10, psycopg 9, "
@@ -86,12 +90,14 @@ WHY: dict[str, str] = {
         "inside its check's worker thread (not at app import), drop the docker SDK."
     ),
     "tmux: key → tab": (
-        "presses are fast between refreshes (median in the next row) and slow when they land "
-        "on a refresh: the event loop is then rebuilding whole DataTables (containers/postgres "
-        "pane render 30-120 ms CPU, scenario 4) and repainting panes, while check threads "
-        "(host process scan, docker stats streams) compete for the GIL on 2 busy cores; tmux "
-        "adds its own redraw. To close: the CPU fixes above (no per-second full repaint, "
-        "incremental table updates) shorten every refresh on the event loop."
+        "the median press is well inside the target (next row); the slow few land on a "
+        "stop-the-world gen-2 garbage collection (up to ~200-300 ms each, every few seconds: "
+        "GC table under Hot spots) or on a refresh that rebuilds a whole DataTable on the event "
+        "loop (pane render 30-120 ms CPU, scenario 4), on 2 cores shared with check threads. "
+        "The hung PostgreSQL is not the cause: its poll waits in its own thread. In a Pilot "
+        "experiment, gc.freeze() + gc.set_threshold(20000, 50, 1000) took the slowest of 60 "
+        "presses from 89-221 ms to 59 ms. To close: that GC tuning, no per-second full "
+        "repaint, incremental table updates."
     ),
 }
 WHY["Pilot: key → tab bar"] = WHY["tmux: key → tab"]

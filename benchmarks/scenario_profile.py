@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -121,7 +122,96 @@ def run(ctx: Context) -> list[str]:
         lines += ["", *asyncio.run(_repaint(workdir))]
     except Exception as exc:
         lines += ["", f"repaint count failed: {exc!r}"]
+    try:
+        lines += ["", *_gc(ctx, workdir)]
+    except Exception as exc:
+        lines += ["", f"GC measurement failed: {exc!r}"]
     return lines
+
+
+#: zconsole's own entry point with a gc callback that logs every collection (generation, wall ms,
+#: CPU ms) to argv[1]; argv[2] == "tuned" freezes the start-up heap after 5 s and raises the
+#: thresholds (the candidate fix).
+_GC_WRAPPER = r"""
+import gc, sys, threading, time
+log = open(sys.argv[1], "a", buffering=1)
+mode = sys.argv[2]
+began = {}
+def callback(phase, info):
+    if phase == "start":
+        began["wall"], began["cpu"] = time.perf_counter(), time.process_time()
+    elif began:
+        wall = (time.perf_counter() - began["wall"]) * 1000
+        cpu = (time.process_time() - began["cpu"]) * 1000
+        log.write(f"{time.monotonic():.3f} {info['generation']} {wall:.3f} {cpu:.3f}\n")
+gc.callbacks.append(callback)
+if mode == "tuned":
+    def tune():
+        gc.freeze()
+        gc.set_threshold(20000, 50, 1000)
+    threading.Timer(5.0, tune).start()
+sys.argv = ["zconsole"]
+from zconsole.cli import main
+main()
+"""
+
+
+def _gc(ctx: Context, workdir: Path) -> list[str]:
+    """Python's cyclic GC in the running console at rest, as built and tuned (freeze + higher
+    thresholds): collections per generation, their CPU, and the process tree's CPU."""
+    from benchmarks.harness import TreeSampler
+
+    seconds = 10.0 if ctx.short else 20.0
+    rows: list[str] = []
+    tmux = Tmux()
+    try:
+        wrapper = workdir / "gc_wrapper.py"
+        wrapper.write_text(_GC_WRAPPER)
+        for mode, label in (("built", "as built"), ("tuned", "tuned")):
+            log(f"GC: zconsole {label}, {seconds:.0f} s")
+            gclog = workdir / f"gc-{mode}.log"
+            gclog.unlink(missing_ok=True)
+            argv = [sys.executable, "-P", str(wrapper), str(gclog), mode]
+            session = f"gc-{mode}"
+            pid = tmux.launch(session, argv, cwd=workdir, env=tool_env(ctx.home))
+            try:
+                tmux.wait_for(session, zconsole_all_ready, timeout=60, interval=0.1)
+                time.sleep(6.0)  # past the 5 s freeze of the tuned run
+                with TreeSampler(pid) as sampler:
+                    sampler.mark()
+                    start = time.monotonic()
+                    time.sleep(seconds)
+                    end = time.monotonic()
+                    sampler.sample()
+                    cpu = sampler.cpu_seconds()
+            finally:
+                kill_tree(pid)
+                tmux.kill(session)
+            per_gen: dict[int, list[float]] = {0: [], 1: [], 2: []}
+            for line in gclog.read_text().splitlines():
+                at, gen, _wall, gc_cpu = line.split()
+                if start <= float(at) <= end:
+                    per_gen[int(gen)].append(float(gc_cpu))
+            gc_total = sum(sum(v) for v in per_gen.values()) / 1000
+            gens = " · ".join(
+                f"gen {g}: {len(v) / seconds:.1f}/s, max {max(v, default=0):.0f} ms"
+                for g, v in per_gen.items()
+            )
+            rows.append(
+                f"| {label} | {cpu / seconds * 100:.1f} % | {gc_total / seconds * 100:.1f} % | "
+                f"{gens} |"
+            )
+    finally:
+        tmux.close()
+    return [
+        f"Python's garbage collector in the running console at rest ({seconds:.0f} s, every "
+        "source configured, 2 s refresh). Tuned = `gc.freeze()` after start-up and "
+        "`gc.set_threshold(20000, 50, 1000)`, the candidate fix.",
+        "",
+        "| console | CPU (% of a core) | of which GC | collections |",
+        "|---|---|---|---|",
+        *rows,
+    ]
 
 
 async def _repaint(workdir: Path) -> list[str]:

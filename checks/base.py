@@ -184,6 +184,15 @@ class Check(ABC, Generic[D]):
             data=data,
         )
 
+    def evidence(self, selected: object | None = None) -> dict[str, str]:
+        """Raw material for an incident's evidence bundle: file name -> text.
+
+        Runs on the check's own thread (between polls), so it may use the check's client.
+        ``selected`` is the record selected in the check's pane, if any. Default: nothing
+        beyond the snapshot, which every bundle holds anyway.
+        """
+        return {}
+
     def close(self) -> None:
         """Release clients. Called once at shutdown; must not raise."""
 

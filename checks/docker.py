@@ -439,6 +439,24 @@ class DockerCheck(Check[DockerData]):
 
     # -- client and back-off ---------------------------------------------------------------------
 
+    #: Log lines per container in an evidence bundle (the runbooks' `logs --tail=100`, doubled).
+    EVIDENCE_LOG_LINES = 200
+    EVIDENCE_MAX_CONTAINERS = 10
+
+    def evidence(self, selected: object | None = None) -> dict[str, str]:
+        """Log tails: the selected container's, then those of the containers with problems."""
+        containers = self.last_data.containers if self.last_data is not None else ()
+        targets = [selected] if isinstance(selected, ContainerInfo) else []
+        targets += [c for c in containers if c.problem and c not in targets]
+        del targets[self.EVIDENCE_MAX_CONTAINERS :]
+        api = self.client.api
+        files: dict[str, str] = {}
+        for c in targets:
+            raw = api.logs(c.id, tail=self.EVIDENCE_LOG_LINES, timestamps=True)
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+            files[f"logs-{c.name}.txt"] = text
+        return files
+
     @property
     def client(self) -> docker.DockerClient:
         """The connected client (for mitigations and logs); raises DockerUnreachable."""

@@ -510,6 +510,21 @@ class HostCheck(Check[HostData]):
             disks={m: tuple(v for _, v in h) for m, h in self._disk_hist.items()},
         )
 
+    def evidence(self, selected: object | None = None) -> dict[str, str]:
+        """The runbooks' `ps aux --sort=-%mem | head`, as text (top 50 by resident memory)."""
+        procs = []
+        wanted = ["pid", "username", "memory_info", "cmdline", "name"]
+        for proc in psutil.process_iter(wanted):
+            info = proc.info
+            rss = info["memory_info"].rss if info.get("memory_info") else 0
+            command = " ".join(info.get("cmdline") or []) or str(info.get("name") or "")
+            procs.append((rss, info["pid"], info.get("username") or "?", command))
+        procs.sort(reverse=True)
+        lines = ["rss_bytes\tpid\tuser\tcommand"]
+        lines += [f"{rss}\t{pid}\t{user}\t{cmd[:300]}" for rss, pid, user, cmd in procs[:50]]
+        # Disks are in the snapshot already; statvfs again here could hang on a dead mount.
+        return {"processes-by-memory.tsv": "\n".join(lines)}
+
     def close(self) -> None:
         resolver = self.processes.container_name
         closer = getattr(resolver, "close", None)

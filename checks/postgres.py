@@ -328,6 +328,20 @@ class PostgresCheck(Check[PostgresData]):
         port = params.get("port") or os.environ.get("PGPORT")
         return f"{host}:{port}" if port else host
 
+    def evidence(self, selected: object | None = None) -> dict[str, str]:
+        """pg_stat_activity in full (every session but ours), as the runbooks' SQL shows it."""
+        rows = self._connection().execute(
+            "SELECT pid, usename, datname, application_name, client_addr, state,"
+            " wait_event_type, wait_event, backend_start, xact_start, query_start,"
+            " state_change, pg_blocking_pids(pid) AS blocked_by, query"
+            " FROM pg_stat_activity WHERE pid <> pg_backend_pid() ORDER BY query_start"
+            " /* zconsole */"
+        )
+        names = [c.name for c in rows.description or ()]
+        lines = ["\t".join(names)]
+        lines += ["\t".join("" if v is None else str(v) for v in row) for row in rows.fetchall()]
+        return {"pg_stat_activity.tsv": "\n".join(lines)}
+
     def _connection(self) -> psycopg.Connection[Any]:
         conn = self._conn
         if conn is not None and not conn.closed and not conn.broken:

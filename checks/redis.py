@@ -351,6 +351,11 @@ class RedisCheck(Check[RedisData]):
 
     # -- connection ----------------------------------------------------------------------------
 
+    def evidence(self, selected: object | None = None) -> dict[str, str]:
+        """INFO all, as `redis-cli INFO` shows it."""
+        info = self.client().info("all")
+        return {"redis-info.txt": "\n".join(f"{k}: {v}" for k, v in sorted(info.items()))}
+
     def client(self) -> redis.Redis:
         if self._client is None:
             self._client = connect(self.url, self.socket_timeout)

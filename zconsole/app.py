@@ -571,23 +571,49 @@ class ZConsoleApp(App[None]):
         return "OSC 52"
 
     def action_evidence(self) -> None:
+        controller = self._need_incident()
+        if controller is None or controller.open_incident is None:
+            return
+        self.notify("Collecting evidence…", timeout=3)
+        self.run_worker(
+            self._write_evidence(controller, controller.open_incident.id),
+            name="evidence",
+            group="evidence",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    async def _write_evidence(self, controller: IncidentController, incident_id: str) -> None:
+        """Every check's snapshot, plus each check's raw material (pg_stat_activity, Redis INFO,
+        log tails, processes) gathered on the check's own thread, written off the event loop."""
         from pathlib import Path
 
         from zconsole.evidence import write_bundle
 
-        controller = self._need_incident()
-        if controller is None or controller.open_incident is None:
-            return
         snapshots = {name: r.latest for name, r in self._latest_results.items()}
         extras: dict[str, str] = {}
         for pane in self.screen_stack[0].query(Pane):
             offer = getattr(pane, "evidence", None)
             if callable(offer):
                 extras.update(offer())
+        for name, check in self.checks.items():
+            if name not in snapshots or not snapshots[name].configured:
+                continue
+            picker = getattr(self.pane(name), "selected_record", None)
+            selected = picker() if callable(picker) else None
+            try:
+                extras.update(
+                    await self.scheduler.run_on_check_thread(
+                        name, partial(check.evidence, selected), timeout=check.timeout * 2
+                    )
+                )
+            except Exception as exc:  # noqa: BLE001 - a dead backend is evidence too
+                extras[f"{name}-evidence-error.txt"] = redact(describe_error(exc))
         try:
-            folder, files = write_bundle(
+            folder, files = await asyncio.to_thread(
+                write_bundle,
                 Path(self.config.incident.export_dir),
-                controller.open_incident.id,
+                incident_id,
                 snapshots,
                 extras,
             )

@@ -17,11 +17,12 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from zconsole.checks.base import Check, CheckResult, Snapshot, Status, now_utc
 
 Listener = Callable[[CheckResult], None]
+T = TypeVar("T")
 
 
 class _Slot:
@@ -68,6 +69,13 @@ class Scheduler:
         for slot in self._slots.values():
             if name is None or slot.check.name == name:
                 slot.wake.set()
+
+    async def run_on_check_thread(self, name: str, fn: Callable[[], T], timeout: float) -> T:
+        """Run ``fn`` on the check's own thread, after any poll in flight (so it may use the
+        check's client without locking); raises TimeoutError past ``timeout``."""
+        slot = self._slots[name]
+        future = slot.executor.submit(fn)
+        return await asyncio.wait_for(asyncio.wrap_future(future), timeout=timeout)
 
     async def poll_once(self, name: str) -> CheckResult:
         """One poll of one check (used by `zconsole snapshot` and tests)."""
