@@ -46,6 +46,8 @@ class Pane(Vertical):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id or f"pane-{self.source}", classes=classes)
         self.result: CheckResult | None = None
+        self._drawn_data: object | None = None
+        self._subtitle_key: tuple[str, str, tuple[str, ...]] | None = None
         self.border_title = self.title
         #: Wall clock for ages computed from now ("up 3m"); the app injects its own (fixed in
         #: screen snapshot tests).
@@ -83,7 +85,14 @@ class Pane(Vertical):
             problem.update(inert(latest.error, max_len=400))
         self._update_subtitle()
         data_snapshot = latest if latest.ok_data else result.last_good
-        if data_snapshot is not None and data_snapshot.data is not None:
+        # A failing source re-sends its last good data with every poll: drawing the same
+        # tables again would only cost CPU on a server that is already in trouble.
+        if (
+            data_snapshot is not None
+            and data_snapshot.data is not None
+            and data_snapshot.data is not self._drawn_data
+        ):
+            self._drawn_data = data_snapshot.data
             self.render_data(data_snapshot.data)
 
     def render_data(self, data: Any) -> None:
@@ -97,19 +106,29 @@ class Pane(Vertical):
         result = self.result
         if result is None:
             return
+        parts = self._subtitle(result)
+        # Called every second: only a changed subtitle repaints the pane (a border change
+        # redraws the whole widget).
+        key = (parts.plain, str(parts.style), tuple(str(span) for span in parts.spans))
+        if key != self._subtitle_key:
+            self._subtitle_key = key
+            self.border_subtitle = parts
+
+    def _subtitle(self, result: CheckResult) -> Text:
         latest = result.latest
-        style = STATUS_STYLE[latest.status]
         if not latest.configured:
-            self.border_subtitle = Text("? not configured", style="dim")
-            return
-        parts = Text(f"{latest.status.symbol} {latest.status.value.upper()}", style=style)
-        stale = result.stale_for(time.monotonic())
+            return Text("? not configured", style="dim")
+        parts = Text(
+            f"{latest.status.symbol} {latest.status.value.upper()}",
+            style=STATUS_STYLE[latest.status],
+        )
         if latest.error is not None:
+            stale = result.stale_for(time.monotonic())
             parts.append(" · ")
             parts.append(f"stale {human_duration(stale)}" if stale is not None else "no data yet")
         else:
             parts.append(f" · {latest.duration_ms:.0f} ms", style="dim")
-        self.border_subtitle = parts
+        return parts
 
     # -- pin -----------------------------------------------------------------------------------
 
