@@ -55,20 +55,16 @@ PANE_BENCH_TIMEOUT_S = 240
 #: the figure's label. Printed under Notes only when that target is missed in the run.
 WHY: dict[str, str] = {
     "zconsole CPU / glances CPU": (
-        "profiled (Hot spots): most of the console's CPU at rest is repainting and garbage "
-        "collection, not collecting. Pane.tick() re-sets border_subtitle on all five panes every "
-        "second, and each set refresh()es the whole pane (repaint table: the idle console with "
-        "and without the tick); the allocation churn of those repaints (Strip + 7 FIFOCaches "
-        "per line) drives Python's cyclic GC, whose gen-2 passes over the large start-up heap "
-        "cost up to ~200 ms each (GC table: as built vs gc.freeze() + higher thresholds). Then "
-        "the host check's process scan (psutil over every process, every "
-        "2 s; ~30-70k Python calls per refresh, scenario 5), docker's per-container stats-stream "
-        "threads (decode a JSON frame per container per second whatever the refresh; "
-        "_StatsStream._run in the profile) and DataTable clear() + refill on every refresh. "
-        "To close: set border_subtitle only when its text changes; gc.freeze() after start-up "
-        "and raise the GC thresholds; update changed cells instead of clear(); scan processes "
-        "every 3rd refresh or only while the host pane shows them; one-shot stats per refresh "
-        "instead of streams."
+        "profiled (Hot spots): most of the console's CPU at rest is the UI and background "
+        "threads, not the refresh queries: docker's per-container stats-stream threads decode "
+        "a JSON frame per container per second whatever the refresh (_StatsStream._run, the "
+        "top zconsole frame); ContainersPane._render_table rebuilds the whole table on every "
+        "refresh; the allocation churn of rendering (a Strip with seven FIFOCaches per line) "
+        "drives Python's cyclic GC, ~4 % of a core with gen-2 pauses up to ~170 ms (GC table: "
+        "as built vs gc.freeze() + higher thresholds); then the host check's process scan. "
+        "To close: one-shot stats per refresh (or only for visible rows) instead of streams; "
+        "update changed cells instead of rebuilding tables; gc.freeze() after start-up and "
+        "raise the GC thresholds; scan processes every 3rd refresh."
     ),
     "zconsole: peak RSS": (
         "imports alone are ~77 MiB (textual 15, docker SDK + requests 10, psycopg 9, "
@@ -96,8 +92,8 @@ WHY: dict[str, str] = {
         "loop (pane render 30-120 ms CPU, scenario 4), on 2 cores shared with check threads. "
         "The hung PostgreSQL is not the cause: its poll waits in its own thread. In a Pilot "
         "experiment, gc.freeze() + gc.set_threshold(20000, 50, 1000) took the slowest of 60 "
-        "presses from 89-221 ms to 59 ms. To close: that GC tuning, no per-second full "
-        "repaint, incremental table updates."
+        "presses from 89-221 ms to 59 ms. To close: that GC tuning and incremental table "
+        "updates."
     ),
 }
 WHY["Pilot: key → tab bar"] = WHY["tmux: key → tab"]

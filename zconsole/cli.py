@@ -127,7 +127,7 @@ def run_tui(config: Config, *, target: str = "") -> int:
     from zconsole.app import ZConsoleApp
     from zconsole.sources import build_checks
 
-    app = ZConsoleApp(config, build_checks(config), target=target)
+    app = ZConsoleApp(config, build_checks(config), target=target, tune_gc=True)
     app.run()
     return int(app.return_code or 0)
 
