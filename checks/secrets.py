@@ -65,3 +65,18 @@ def password_of_url(url: str) -> str | None:
     from urllib.parse import unquote
 
     return unquote(match.group("pw"))
+
+
+def redact_tree(value: object) -> object:
+    """Every string (keys too) of a JSON-like structure through :func:`redact`.
+
+    Redact before serialising: JSON escaping can hide a secret that contains a quote or a
+    backslash from a search of the serialised text.
+    """
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(str(k)): redact_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_tree(v) for v in value]
+    return value

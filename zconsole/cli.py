@@ -17,7 +17,7 @@ from typing import Any
 
 from zconsole import __version__
 from zconsole.checks.base import Snapshot, Status, now_utc, worst
-from zconsole.checks.secrets import redact
+from zconsole.checks.secrets import redact, redact_tree
 from zconsole.config import Config, ConfigError, effective_toml, load_config
 
 SNAPSHOT_VERSION = 1
@@ -149,21 +149,9 @@ def collect_snapshot(config: Config) -> dict[str, Any]:
     }
 
 
-def redact_tree(value: Any) -> Any:
-    """Every string in a JSON-like structure through the one redaction function."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {k: redact_tree(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact_tree(v) for v in value]
-    return value
-
-
 def snapshot_command(config: Config, *, as_json: bool) -> int:
     report = collect_snapshot(config)
     if as_json:
-        # Redact each string before serialising: JSON escaping could hide a secret from redact().
         sys.stdout.write(json.dumps(redact_tree(report), indent=2) + "\n")
     else:
         lines = [f"{report['hostname']}: {report['worst'].upper()}"]

@@ -16,25 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from zconsole.checks.base import Snapshot
-from zconsole.checks.secrets import redact
+from zconsole.checks.secrets import redact, redact_tree
 from zconsole.widgets.text import plain
 
 BUNDLE_VERSION = 1
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def _redact_tree(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {redact(str(k)): _redact_tree(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact_tree(v) for v in value]
-    return value
-
-
 def _dump(value: Any) -> str:
-    return redact(json.dumps(_redact_tree(value), indent=2, ensure_ascii=False)) + "\n"
+    return redact(json.dumps(redact_tree(value), indent=2, ensure_ascii=False)) + "\n"
 
 
 def safe_name(name: str) -> str:
