@@ -10,8 +10,8 @@ not.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from rich.text import Text
 from textual.containers import Vertical
 from textual.widgets import Input, OptionList, Static
 
+from tests.pilot import wait_until as pilot_wait_until
 from zconsole.actions import Action, ActionError, Risk
 from zconsole.app import ZConsoleApp
 from zconsole.audit import read_audit
@@ -95,11 +96,8 @@ class App(ZConsoleApp):
         super().notify(message, *args, **kwargs)
 
 
-async def wait_until(pilot: Any, predicate: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await pilot.pause(0.02)
+# Waits in this module: bounded at 30 s, polled every 0.02 s.
+wait_until = partial(pilot_wait_until, timeout=30.0, step=0.02)
 
 
 def runs(marker: Path) -> list[str]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
 
 from tests import services
+from tests.pilot import wait_until
 from zconsole.app import ZConsoleApp
 from zconsole.checks.base import Check, CheckResult, Status
 from zconsole.checks.host import HostCheck
@@ -46,13 +46,6 @@ def pane_text(app: ZConsoleApp, name: str) -> str:
     subtitle = pane.border_subtitle
     parts.append(subtitle.plain if isinstance(subtitle, Text) else str(subtitle))
     return "\n".join(parts)
-
-
-async def wait_until(pilot: Any, predicate: Any, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await pilot.pause(0.05)
 
 
 async def test_keys_answer_and_host_updates_while_a_backend_hangs() -> None:

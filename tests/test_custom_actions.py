@@ -7,6 +7,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import msgspec
 import pytest
 from textual.widgets import OptionList
 
+from tests.pilot import wait_until as pilot_wait_until
 from zconsole.actions import ActionError, Risk
 from zconsole.app import ZConsoleApp
 from zconsole.audit import read_audit
@@ -175,11 +177,8 @@ class App(ZConsoleApp):
         super().notify(message, *args, **kwargs)
 
 
-async def wait_until(pilot: Any, predicate: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await pilot.pause(0.02)
+# Waits in this module: bounded at 30 s, polled every 0.02 s.
+wait_until = partial(pilot_wait_until, timeout=30.0, step=0.02)
 
 
 def echo_config() -> Config:

@@ -12,7 +12,8 @@ import docker
 import psycopg
 
 from tests import services
-from tests.test_incident_ui import declare, incident_id_of, timeline_texts, wait_until
+from tests.pilot import wait_until
+from tests.test_incident_ui import declare, incident_id_of, timeline_texts
 from zconsole.app import ZConsoleApp
 from zconsole.config import load_config
 from zconsole.sources import build_checks

@@ -22,6 +22,7 @@ from rich.text import Text
 from textual.widgets import Checkbox, Static
 
 from tests import services
+from tests.pilot import wait_until
 from tests.tmux import Tmux, tmux_server
 from zconsole.app import ZConsoleApp
 from zconsole.checks.base import CheckResult, Snapshot, Status
@@ -42,13 +43,6 @@ def make_config(workdir: Path, **incident: Any) -> Config:
     flags: dict[str, Any] = {"general": {"store": str(workdir / "store.db")}}
     flags["incident"] = {"export_dir": str(workdir / "incidents"), **incident}
     return load_config(flags=flags, env={}, cwd=workdir)
-
-
-async def wait_until(pilot: Any, predicate: Any, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await pilot.pause(0.05)
 
 
 def ctl(app: ZConsoleApp) -> IncidentController:

@@ -12,17 +12,18 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from tests import services
+from tests.pilot import wait_until as pilot_wait_until
 from tests.test_postgres_workload import Background, Workload, create_database
 from zconsole import mitigations
 from zconsole.actions import ActionError, Risk
@@ -91,12 +92,8 @@ def make_app(tmp_path: Path, check: PostgresCheck) -> ZConsoleApp:
     return ZConsoleApp(config, [check], poll=False, hostname="test")
 
 
-async def wait_until(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.05)
+# Waits in this module: bounded at 20 s, polled every 0.05 s.
+wait_until = partial(pilot_wait_until, timeout=20.0, step=0.05)
 
 
 def rows(table: DataTable[Any]) -> list[list[str]]:

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from tests import services
+from tests.pilot import wait_until as pilot_wait_until
 from zconsole.app import ZConsoleApp
 from zconsole.checks.base import CheckResult, Snapshot, Status
 from zconsole.checks.redis import DbKeys, RedisCheck, RedisData, SlowEntry
@@ -214,11 +216,8 @@ async def test_no_password_on_screen_with_real_data_and_auth_errors(
         assert PASSWORD not in text
 
 
-async def wait_until(pilot: Any, predicate: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await pilot.pause(0.02)
+# Waits in this module: bounded at 30 s, polled every 0.02 s.
+wait_until = partial(pilot_wait_until, timeout=30.0, step=0.02)
 
 
 @pytest.mark.redis

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from tests import services
-from tests.test_app import pane_text, wait_until
+from tests.pilot import wait_until
+from tests.test_app import pane_text
 from zconsole.app import ZConsoleApp
 from zconsole.checks.base import Status
 from zconsole.config import load_config
