@@ -331,6 +331,22 @@ def open_stats_stream(api: docker.APIClient, container_id: str) -> CancellableSt
     return CancellableStream(internals._stream_helper(response, decode=True), response)
 
 
+def release_stream(stream: Any) -> None:
+    """Close a stream and free its socket now; call it from the thread that read the stream.
+
+    ``CancellableStream.close()`` shuts the socket down, which wakes a reader blocked in another
+    thread, but the response's file object keeps the descriptor open until the garbage collector
+    finds it (an "unclosed socket" ResourceWarning, a leaked fd per restarted stream). Closing the
+    response as well frees it at once.
+    """
+    with contextlib.suppress(Exception):
+        stream.close()
+    response = getattr(stream, "_response", None)
+    if response is not None:
+        with contextlib.suppress(Exception):
+            response.close()
+
+
 class _StatsStream:
     """One container's stats stream, read by a daemon thread; keeps its two newest samples."""
 
@@ -365,8 +381,7 @@ class _StatsStream:
             pass
         finally:
             if stream is not None:
-                with contextlib.suppress(Exception):
-                    stream.close()
+                release_stream(stream)
             self.done.set()
 
     def cancel(self) -> None:
@@ -702,6 +717,7 @@ class DockerCheck(Check[DockerData]):
         failures = 0
         while not stop.is_set():
             api: docker.APIClient | None = None
+            stream: CancellableStream[Any] | None = None
             try:
                 api = docker.APIClient(base_url=self.url, timeout=max(int(self.timeout), 1))
                 # The events request itself has no read timeout (a quiet engine is normal).
@@ -717,11 +733,12 @@ class DockerCheck(Check[DockerData]):
                     failures = 0
                     since = int(raw.get("time") or since)
                     self._handle_event(raw)
-                stream.close()
             except Exception:  # noqa: BLE001 - engine gone; the poll reports it
                 failures += 1
             finally:
                 self._events_stream = None
+                if stream is not None:
+                    release_stream(stream)
                 if api is not None:
                     with contextlib.suppress(Exception):
                         api.close()

@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from zconsole.checks.docker import release_stream
 from zconsole.checks.docker_logs import STDERR, STDOUT, LogLine, merge, split_chunk, ts_epoch
 from zconsole.checks.secrets import redact
 from zconsole.widgets.container_logs import (
@@ -108,8 +109,7 @@ def follow_stream(
                     # The container stopped: its log stream ended. Look again in a moment.
                     stop.wait(1.0)
             finally:
-                with contextlib.suppress(Exception):
-                    chunks.close()
+                release_stream(chunks)
         except Exception:  # noqa: BLE001 - read timeout on a quiet container, or it went away
             stop.wait(0.5)
 
