@@ -4,8 +4,11 @@ Discipline (pg_activity's, made strict): the console holds at most one connectio
 named ``zconsole``, in autocommit, with ``statement_timeout`` set for the whole session and
 ``connect_timeout`` on every connect; it hides itself from every list (``pid <>
 pg_backend_pid()``, and a ``/* zconsole */`` marker keeps its own statements out of
-pg_stat_statements). A lost connection is re-made with exponential backoff. The SQL lives in
-``sql/*.sql``, one file per server-version range, loaded by :func:`get`.
+pg_stat_statements). The one deliberate exception is the emergency pg_dump: a second, temporary
+connection while it runs, also named ``zconsole`` and so hidden the same way. Query text is
+outside text that may hold secrets (``ALTER ROLE … PASSWORD '…'``, a DSN in a comment): it is
+redacted before it reaches any record. A lost connection is re-made with exponential backoff.
+The SQL lives in ``sql/*.sql``, one file per server-version range, loaded by :func:`get`.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from zconsole.config import PostgresConfig
 
 SQL_DIR = Path(__file__).parent / "sql"
 
-#: What the console calls itself in pg_stat_activity (and filters out of every list).
+#: What the console calls itself in pg_stat_activity (and filters out of every list): this
+#: connection, and the emergency pg_dump's while it runs.
 APPLICATION_NAME = "zconsole"
 #: What PostgreSQL shows instead of another role's query without pg_read_all_stats.
 HIDDEN_QUERY = "<insufficient privilege>"
@@ -334,12 +338,16 @@ class PostgresCheck(Check[PostgresData]):
             "SELECT pid, usename, datname, application_name, client_addr, state,"
             " wait_event_type, wait_event, backend_start, xact_start, query_start,"
             " state_change, pg_blocking_pids(pid) AS blocked_by, query"
-            " FROM pg_stat_activity WHERE pid <> pg_backend_pid() ORDER BY query_start"
-            " /* zconsole */"
+            " FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+            " AND application_name IS DISTINCT FROM %s ORDER BY query_start"
+            " /* zconsole */",
+            (APPLICATION_NAME,),
         )
         names = [c.name for c in rows.description or ()]
         lines = ["\t".join(names)]
-        lines += ["\t".join("" if v is None else str(v) for v in row) for row in rows.fetchall()]
+        lines += [
+            "\t".join("" if v is None else redact(str(v)) for v in row) for row in rows.fetchall()
+        ]
         return {"pg_stat_activity.tsv": "\n".join(lines)}
 
     def _connection(self) -> psycopg.Connection[Any]:
@@ -420,7 +428,10 @@ class PostgresCheck(Check[PostgresData]):
         version_num = self._version_num = conn.info.server_version
         server = self._rows(conn, get("server", version_num))[0]
         rows = self._rows(conn, get("activity", version_num))
-        sessions = tuple(_session(r) for r in rows)
+        scanned = tuple(_session(r) for r in rows)
+        # Our own pg_dump is hidden like this connection; the blocking tree still looks it up, so
+        # a dump that blocks someone's DDL is shown by name instead of as an unknown pid.
+        sessions = tuple(s for s in scanned if s.application_name != APPLICATION_NAME)
         self.sessions = sessions
         superuser = bool(server["is_superuser"])
         monitor = superuser or bool(server["is_monitor"])
@@ -452,7 +463,14 @@ class PostgresCheck(Check[PostgresData]):
                 reverse=True,
             )
         )
-        blocking = blocking_tree(sessions, {r["pid"]: r["blocked_by"] for r in rows})
+        blocking = blocking_tree(
+            scanned,
+            {
+                r["pid"]: r["blocked_by"]
+                for r in rows
+                if r["blocked_by"] and r["application_name"] != APPLICATION_NAME
+            },
+        )
         statements, by_total, why_not = self._statements(conn, server, version_num, monitor)
         if why_not and statements is None:
             limitations.append(why_not)
@@ -687,10 +705,15 @@ class PostgresCheck(Check[PostgresData]):
         return sorted(int(r["pid"]) for r in rows if r["done"])
 
     def dump_conninfo(self) -> tuple[dict[str, str], str | None]:
-        """libpq parameters for pg_dump, without the password; and the password (for PGPASSWORD)."""
+        """libpq parameters for pg_dump, without the password; and the password (for PGPASSWORD).
+
+        The dump's connection is named ``zconsole`` like ours (whatever the DSN says), so it is
+        hidden from every list while it runs: a second connection, deliberate and temporary.
+        """
         params = {k: str(v) for k, v in psycopg.conninfo.conninfo_to_dict(self.dsn).items()}
         password = params.pop("password", None)
         params.setdefault("connect_timeout", str(self.connect_timeout))
+        params["application_name"] = APPLICATION_NAME
         return params, password
 
 
@@ -711,7 +734,7 @@ def _session(r: Mapping[str, Any]) -> Session:
         state=r["state"],
         wait_event=r["wait_event"],
         duration_s=r["duration_s"],
-        query=r["query"] or "",
+        query=redact(r["query"] or ""),
         wait_event_type=r["wait_event_type"],
         state_s=r["state_s"],
         xact_s=r["xact_s"],
@@ -725,7 +748,7 @@ def _statement(r: Mapping[str, Any]) -> Statement:
         queryid=r["queryid"],
         datname=r["datname"],
         usename=r["usename"],
-        query=r["query"] or "",
+        query=redact(r["query"] or ""),
         calls=int(r["calls"] or 0),
         total_ms=float(r["total_ms"] or 0.0),
         mean_ms=float(r["mean_ms"] or 0.0),

@@ -33,6 +33,18 @@ _KEYWORD_PASSWORD = re.compile(
     r"(?P<pw>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s,;&'\"]+)",
     re.IGNORECASE,
 )
+# SQL: CREATE/ALTER ROLE ... [ENCRYPTED] PASSWORD 'secret' (also E'...' and $tag$...$tag$), as
+# query text in pg_stat_activity and pg_stat_statements shows it. A literal never runs past a
+# line end: pg_stat_activity cuts long query text mid-literal, and the rest of a line is masked
+# then, but never the next field of indented JSON.
+_SQL_PASSWORD = re.compile(
+    r"(?P<head>\bpassword\s+)"
+    r"(?P<pw>[eE]?'(?:[^'\\\n]|''|\\.)*(?:'|(?=\n)|\Z)"
+    r"|\$(?P<tag>[A-Za-z_]\w*|)\$.*?(?:\$(?P=tag)\$|(?=\n)|\Z))",
+    re.IGNORECASE,
+)
+#: The words the keyword and SQL patterns need (casefolded): text without any skips both.
+_KEYWORDS = ("password", "passwd", "pwd", "requirepass", "token", "secret")
 # A secret shorter than this is too likely to match ordinary text to be replaced blindly.
 _MIN_SECRET_LEN = 3
 
@@ -45,7 +57,7 @@ def register_secret(value: str | None) -> None:
 
 
 def redact(text: str) -> str:
-    """Mask every known secret and every password in URL or keyword syntax."""
+    """Mask every known secret and every password in URL, keyword or SQL ``PASSWORD '…'`` syntax."""
     if not text:
         return text
     with _lock:
@@ -53,8 +65,15 @@ def redact(text: str) -> str:
     for secret in known:
         if secret in text:
             text = text.replace(secret, MASK)
-    text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
-    return _KEYWORD_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+    # Cheap tests first: every query text of every session passes through here on each poll.
+    if "://" in text:
+        text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+    low = text.casefold()
+    if any(word in low for word in _KEYWORDS):
+        text = _KEYWORD_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+        if "password" in low:
+            text = _SQL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+    return text
 
 
 def password_of_url(url: str) -> str | None:

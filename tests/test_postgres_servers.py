@@ -162,3 +162,39 @@ def test_streaming_standby_lag_then_gone(private_server: services.Postgres) -> N
         primary_check.close()
         standby_check.close()
         services.destroy_postgres(standby)
+
+
+def test_default_thresholds_warn_at_80_and_crit_at_95_percent_of_usable() -> None:
+    """The runbooks' defaults against a real pool: max_connections 20 less 3 reserved for
+    superusers leaves 17, so 14 sessions (82 %) warn and 17 (100 %) are critical."""
+    server = services.start_postgres(
+        extra_conf={"max_connections": "20", "superuser_reserved_connections": "3"}
+    )
+    config = PostgresConfig()
+    assert (config.connections_warn_pct, config.connections_crit_pct) == (80.0, 95.0)
+    check = PostgresCheck(config, server.dsn)
+    pool: list[psycopg.Connection[Any]] = []
+    seen: dict[int, tuple[Status, Status, float, int]] = {}
+    try:
+        for size in (13, 14, 16, 17):
+            while len(pool) < size:
+                pool.append(psycopg.connect(server.dsn, autocommit=True, connect_timeout=5))
+            snap = check.collect()
+            assert isinstance(snap.data, PostgresData), snap.error
+            c = snap.data.connections
+            seen[size] = (c.status, snap.status, c.percent, c.total)
+            assert (c.max_connections, c.reserved, c.max) == (20, 3, 17)
+    finally:
+        check.close()
+        for conn in pool:
+            conn.close()
+        services.destroy_postgres(server)
+    assert {size: (s[0], s[3]) for size, s in seen.items()} == {
+        13: (Status.OK, 13),  # 76 %
+        14: (Status.WARN, 14),  # 82 %: at or over 80 %
+        16: (Status.WARN, 16),  # 94 %: under 95 %
+        17: (Status.CRIT, 17),  # 100 %
+    }
+    assert seen[14][2] == pytest.approx(100 * 14 / 17)
+    # The connections grade is the check's only finding: it is the check's status too.
+    assert [s[1] for s in seen.values()] == [Status.OK, Status.WARN, Status.WARN, Status.CRIT]

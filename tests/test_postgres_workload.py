@@ -97,6 +97,19 @@ class Workload:
 
         services.wait_for(waiting, timeout, f"pid {pid} waiting on a lock", 0.1)
 
+    def wait_clients(self, count: int, via: psycopg.Connection[Any], timeout: float = 30) -> None:
+        """Until the server has exactly `count` client backends (`via` among them): a helper's
+        closed connection leaves its backend listed for a moment, which exact counts would see.
+        `via` is one of the workload's own connections, so asking leaves nothing behind."""
+
+        def settled() -> bool:
+            row = via.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+            ).fetchone()
+            return row is not None and row[0] == count
+
+        services.wait_for(settled, timeout, f"exactly {count} client backends", 0.05)
+
     def alive(self, pid: int) -> bool:
         with self.admin() as conn:
             row = conn.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()

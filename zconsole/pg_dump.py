@@ -4,6 +4,11 @@ The runbooks type ``pg_dump sme_erp > emergency_backup_$(date +%Y%m%d_%H%M%S).sq
 the same as a subprocess (argv list, never a shell), with the password handed over in the
 ``PGPASSWORD`` environment variable and never on the command line, the output written by us so
 that the bytes written can be reported while it runs, and the file readable by its owner only.
+
+The dump is the console's one deliberate second connection, for as long as it runs. It is named
+``zconsole`` like the check's own (``application_name`` in the conninfo the check hands over, and
+``PGAPPNAME`` for any other caller), so the pane hides it from every list: its long COPY is not
+an incident's long query, and no bulk termination offers to kill it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from zconsole.checks.postgres import APPLICATION_NAME
 from zconsole.checks.secrets import redact
 
 CHUNK = 256 * 1024
@@ -91,6 +97,7 @@ def run_dump(
     database = params.get("dbname", "")
     env = dict(os.environ)
     env.pop("PGPASSWORD", None)
+    env["PGAPPNAME"] = APPLICATION_NAME  # an application_name in `params` still wins
     if password:
         env["PGPASSWORD"] = password
     argv = [pg_dump, *DUMP_OPTIONS, f"--dbname={conninfo_string(params)}"]

@@ -1,6 +1,8 @@
 -- Every backend but the console's own (PostgreSQL 12+). Connections, activity, autovacuum and
 -- the blocking tree all come from this one scan; pg_blocking_pids() is called only for
 -- sessions that wait on a heavyweight lock (it takes the lock manager's partition locks).
+-- The emergency pg_dump's connection (also application_name zconsole) is dropped from the
+-- lists by the check, not here: a dump that blocks someone is still named in the tree.
 SELECT /* zconsole */
     a.pid,
     a.backend_type,
