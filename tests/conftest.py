@@ -2,12 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests import services
+
+# `pytester` runs pytest inside a test: how the skip hook below is tested.
+pytest_plugins = ["pytester"]
+
+
+def _fail_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
+    """Under ZCONSOLE_REQUIRE_SERVICES=1 (CI) a skip is a failure that says why it skipped.
+
+    services.unavailable() already fails there; this also catches a bare pytest.skip(), a
+    skipif marker and a module-level skip, so CI really runs every test. xfail is left alone.
+    """
+    if not report.skipped or hasattr(report, "wasxfail") or not services.require_services():
+        return
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    report.outcome = "failed"
+    report.longrepr = f"ZCONSOLE_REQUIRE_SERVICES=1 allows no skip; this one said: {reason}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport() -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    _fail_skip(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report() -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    report = yield
+    _fail_skip(report)
+    return report
 
 
 @pytest.fixture(autouse=True)

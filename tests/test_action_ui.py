@@ -9,23 +9,29 @@ not.
 
 from __future__ import annotations
 
+import shutil
 import threading
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rich.text import Text
 from textual.containers import Vertical
 from textual.widgets import Input, OptionList, Static
 
+from tests import services
 from tests.pilot import wait_until as pilot_wait_until
+from tests.test_postgres_workload import Workload, create_database
 from zconsole.actions import Action, ActionError, Risk
 from zconsole.app import ZConsoleApp
 from zconsole.audit import read_audit
 from zconsole.checks.base import Check, CheckResult, Snapshot, Status, now_utc
-from zconsole.config import Config, GeneralConfig
+from zconsole.checks.postgres import PostgresCheck
+from zconsole.config import Config, GeneralConfig, load_config
 from zconsole.mitigations import mitigation
+from zconsole.sources import build_checks
 from zconsole.widgets.actions_menu import ActionsMenu
 from zconsole.widgets.confirm import ConfirmScreen, TypeTargetScreen
 from zconsole.widgets.header import StatusHeader
@@ -389,3 +395,87 @@ async def test_the_app_keeps_ticking_and_taking_results_under_a_confirmation(
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         await app.workers.wait_for_complete()
+
+
+# -- no DSN password in the audit log, with real actions (audit H5) -------------------------------
+
+AUDIT_PASSWORD = "Audit-Pw-5521"
+
+
+def assert_password_in_no_file(root: Path, password: str) -> None:
+    files = [p for p in root.rglob("*") if p.is_file()]
+    assert any(p.name == "audit.jsonl" for p in files), files
+    for path in files:
+        assert password.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.postgres
+async def test_a_real_cancel_keeps_the_dsn_password_out_of_the_audit_log(
+    tmp_path: Path, postgres_server: services.Postgres
+) -> None:
+    create_database(postgres_server, "auditpw")
+    dsn = postgres_server.url(password=AUDIT_PASSWORD, db="auditpw")  # trust auth: ignored
+    config = load_config(
+        env={},
+        flags={
+            "general": {"store": str(tmp_path / "store.db"), "interval": 0.3},
+            "postgres": {"dsn": dsn, "long_query_s": 0.2},
+        },
+    )
+    workload = Workload(dsn)
+    try:
+        # The query text holds the password too: the preview shows it (redacted).
+        sleeper = workload.background("audit", f"SELECT pg_sleep(600) /* app:{AUDIT_PASSWORD} */")
+        workload.wait_active([sleeper.pid], 0.2)
+        checks = [c for c in build_checks(config) if c.name == "postgres"]
+        (check,) = checks
+        assert isinstance(check, PostgresCheck)
+        app = ZConsoleApp(config, checks, hostname="test-host")
+        async with app.run_test(size=(200, 60)) as pilot:
+            assert app.incidents is not None, app.store_problem
+            incident = app.incidents.declare(title="Slow queries", severity="P2")
+            await wait_until(pilot, lambda: any(s.pid == sleeper.pid for s in check.sessions))
+            session = next(s for s in check.sessions if s.pid == sleeper.pid)
+            app.post_message(MitigationRequested("postgres", "cancel", session))
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            await wait_until(pilot, lambda: bool(audit(app)))
+            # Not wait_for_complete(): the scheduler's worker runs until the app stops.
+            await wait_until(pilot, lambda: not [w for w in app.workers if w.group == "actions"])
+            (line,) = audit(app)
+            entries = app.incidents.store.entries(incident.id)
+        assert sleeper.done.wait(10) and "canceling statement" in str(sleeper.outcome["error"])
+    finally:
+        workload.close()
+    assert line["outcome"] == "succeeded", line
+    assert line["detail"] == f"cancelled pid {sleeper.pid} (postgres)"
+    assert "app:***" in line["preview"] and "pg_sleep(600)" in line["preview"]
+    assert any(e.kind == "action" and "app:***" in e.text for e in entries)
+    assert_password_in_no_file(tmp_path, AUDIT_PASSWORD)
+
+
+async def test_a_runbook_command_printing_the_dsn_is_audited_redacted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dsn = f"postgresql://app:{AUDIT_PASSWORD}@127.0.0.1:5432/app"
+    monkeypatch.setenv("DATABASE_URL", dsn)
+    printenv = shutil.which("printenv")
+    assert printenv is not None
+    config = load_config(
+        flags={
+            "general": {"store": str(tmp_path / "store.db")},
+            # A runbook command whose output carries the DSN, as `env` or a debug print would.
+            "actions": [{"name": "show env", "argv": [printenv, "DATABASE_URL"], "risk": "safe"}],
+        },
+        cwd=tmp_path,
+    )
+    assert config.postgres.dsn == dsn
+    app = ZConsoleApp(config, [], hostname="test-host", poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.run_custom_action(config.actions[0], None)
+        await wait_until(pilot, lambda: bool(audit(app)))
+        await app.workers.wait_for_complete()
+        (line,) = audit(app)
+    assert line["outcome"] == "succeeded", line
+    assert "postgresql://app:***@127.0.0.1:5432/app" in line["detail"]
+    assert_password_in_no_file(tmp_path, AUDIT_PASSWORD)

@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import socket
 import time
+from functools import partial
+from pathlib import Path
+from typing import ClassVar
 
+import pytest
 from rich.text import Text
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.command import CommandList, CommandPalette
+from textual.widget import Widget
 from textual.widgets import Static
 
 from tests import services
 from tests.pilot import wait_until
-from zconsole.app import ZConsoleApp
+from zconsole.app import PANES, ZConsoleApp
 from zconsole.checks.base import Check, CheckResult, Status
 from zconsole.checks.host import HostCheck
-from zconsole.config import Config
+from zconsole.config import Config, load_config
 from zconsole.sources import build_checks
+from zconsole.widgets.declare import DeclareScreen
 from zconsole.widgets.header import StatusHeader, TabBar
+from zconsole.widgets.host import HostPane
+from zconsole.widgets.incident import IncidentPanel
 from zconsole.widgets.pane import Pane
+from zconsole.widgets.timeline import Timeline
 
 
 class HangingPostgres(Check[str]):
@@ -128,9 +140,117 @@ async def test_status_is_a_word_and_symbol_not_only_colour() -> None:
         assert "Redis & queues ✖" in tabs.plain
 
 
+def palette(app: ZConsoleApp) -> list[SystemCommand]:
+    """The commands ctrl+p offers on the panes' screen, as it stands now."""
+    return list(app.get_system_commands(app.main_screen))
+
+
+def assert_in_palette(app: ZConsoleApp, node: ZConsoleApp | Widget) -> None:
+    """Each of ``node``'s BINDINGS has one palette entry, titled with its description and key,
+    that runs the binding's action on ``node`` (what the key does)."""
+    commands = palette(app)
+    for binding in Binding.make_bindings(node.BINDINGS):
+        same = [
+            c
+            for c in commands
+            if isinstance(c.callback, partial) and c.callback.args == (binding.action, node)
+        ]
+        assert len(same) == 1, f"{type(node).__name__} {binding.key}: {binding.action}"
+        (command,) = same
+        assert binding.description in command.title, command.title
+        assert f"{app.get_key_display(binding)}" in command.title, command.title
+
+
 async def test_every_binding_is_in_the_command_palette() -> None:
     app = ZConsoleApp(Config(), build_checks(Config()), poll=False)
-    async with app.run_test(size=(120, 40)):
-        titles = [c.title for c in app.get_system_commands(app.screen)]
-        for expected in ("Refresh", "Pin selected row", "Show Host (1)", "Show HTTP & TLS (5)"):
-            assert expected in titles
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.pause()
+        assert Binding.make_bindings(ZConsoleApp.BINDINGS)
+        assert_in_palette(app, app)
+        # Textual's own Quit is not offered beside ours.
+        assert [c.title for c in palette(app) if c.title.startswith("Quit")] == ["Quit (q)"]
+        for name, pane_class in PANES.items():
+            app.action_show_pane(name)
+            await pilot.pause()
+            pane = app.pane(name)
+            assert isinstance(pane, pane_class)
+            assert_in_palette(app, pane)
+            others = [p for p in app.query(Pane) if p is not pane]
+            assert not [
+                c.title
+                for c in palette(app)
+                if isinstance(c.callback, partial) and c.callback.args[1] in others
+            ], "only the focused pane's keys"
+        timeline = app.query_one(IncidentPanel).timeline
+        timeline.focus()
+        await pilot.pause()
+        assert Binding.make_bindings(Timeline.BINDINGS)
+        assert_in_palette(app, timeline)
+
+
+async def test_a_palette_command_does_what_its_key_does() -> None:
+    app = ZConsoleApp(Config(), build_checks(Config()), poll=False)
+    async with app.run_test(size=(200, 60)) as pilot:
+        app.action_show_pane("host")
+        await pilot.pause()
+        host = app.pane("host")
+        assert isinstance(host, HostPane) and host.view == "disks"
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"disks/procs")
+        commands = app.screen.query_one(CommandList)
+        await wait_until(pilot, lambda: commands.option_count > 0)
+        assert "Disks/procs (v)" in str(commands.get_option_at_index(0).prompt)
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: host.view == "procs")  # the pane's own action ran
+        assert not isinstance(app.screen, CommandPalette)
+        # An app key's command too: "Declare (i)" opens the declare form.
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"declare")
+        commands = app.screen.query_one(CommandList)
+        await wait_until(pilot, lambda: commands.option_count > 0)
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, DeclareScreen))
+
+
+CRASH_PASSWORD = "Crash-Pw-7731"
+
+
+class CrashingApp(ZConsoleApp):
+    """The real app plus a key whose handler fails with a DSN and a Config in its locals."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *ZConsoleApp.BINDINGS,
+        Binding("x", "crash", "Crash"),
+    ]
+
+    def action_crash(self) -> None:
+        dsn = f"postgresql://app:{CRASH_PASSWORD}@127.0.0.1:5432/app"
+        config = load_config(env={"DATABASE_URL": dsn}, flags={"redis": {"url": dsn}})
+        raise RuntimeError(f"handler failed with {len(config.sources)} layers")
+
+
+class LocalsShowingApp(CrashingApp):
+    """The same with Textual's own crash report: shows the test would catch a leak."""
+
+    _fatal_error = App._fatal_error
+
+
+async def crash_output(app: CrashingApp, capsys: pytest.CaptureFixture[str]) -> str:
+    capsys.readouterr()
+    with pytest.raises(RuntimeError, match="handler failed"):
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("x")
+            await pilot.pause()
+    return capsys.readouterr().err
+
+
+async def test_a_crash_report_never_shows_local_variables(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leaky = await crash_output(LocalsShowingApp(Config(), [], poll=False), capsys)
+    assert CRASH_PASSWORD in leaky  # Textual's show_locals=True would print it
+    err = await crash_output(CrashingApp(Config(), [], poll=False), capsys)
+    assert "Traceback" in err and "action_crash" in err and "handler failed" in err
+    assert CRASH_PASSWORD not in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +18,6 @@ ZCONSOLE = [sys.executable, "-m", "zconsole"]
 def run_cli(
     *argv: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    import os
-
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [*ZCONSOLE, *argv], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=60
@@ -55,6 +54,76 @@ url = "redis://127.0.0.1:3/0"
     assert config.redis.url.endswith(":4/0")
     assert config.general.interval == 7.0
     assert config.sources[-1] == "command line"
+
+
+def user_config_file() -> Path:
+    """Where the README says the user layer lives: $XDG_CONFIG_HOME/zconsole/zconsole.toml
+    (the autouse fixture points XDG_CONFIG_HOME into the test's own home)."""
+    return Path(os.environ["XDG_CONFIG_HOME"]) / "zconsole" / "zconsole.toml"
+
+
+def test_user_config_dir_is_read_and_the_working_directory_overrides_it(workdir: Path) -> None:
+    user = user_config_file()
+    user.parent.mkdir(parents=True)
+    user.write_text("[general]\ninterval = 4.0\n[host]\ncpu_warn = 70.0\n")
+    config = load_config(env={})
+    assert config.general.interval == 4.0
+    assert config.host.cpu_warn == 70.0
+    assert config.sources == ["defaults", str(user)]
+
+    (workdir / "zconsole.toml").write_text("[general]\ninterval = 6.0\n")
+    config = load_config(env={})
+    assert config.general.interval == 6.0  # ./zconsole.toml wins
+    assert config.host.cpu_warn == 70.0  # what it does not set still comes from the user layer
+    assert config.sources == ["defaults", str(user), str(workdir / "zconsole.toml")]
+
+    # The real command reads the same two layers, in that order.
+    done = run_cli("config", cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    assert f"#   {user}\n#   {workdir / 'zconsole.toml'}\n" in done.stdout
+    assert "interval = 6.0" in done.stdout and "cpu_warn = 70.0" in done.stdout
+
+
+TARGETS = """
+[postgres]
+dsn = "postgresql://monitor@127.0.0.1:5432/app"
+[targets.staging.postgres]
+dsn = "postgresql://monitor@10.0.0.5:5432/app"
+[targets.staging.general]
+interval = 9.0
+"""
+
+
+def test_read_only_and_target_flags_through_the_cli(workdir: Path) -> None:
+    (workdir / "zconsole.toml").write_text(TARGETS)
+    plain = run_cli("config", cwd=workdir)
+    assert plain.returncode == 0, plain.stderr
+    assert "read_only = false" in plain.stdout
+    assert 'dsn = "postgresql://monitor@127.0.0.1:5432/app"' in plain.stdout
+
+    done = run_cli("--read-only", "--target", "staging", "config", cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    assert "read_only = true" in done.stdout
+    assert 'dsn = "postgresql://monitor@10.0.0.5:5432/app"' in done.stdout
+    assert "interval = 9.0" in done.stdout
+    assert "#   [targets.staging]\n#   command line\n" in done.stdout
+
+    short = run_cli("-t", "staging", "config", cwd=workdir)
+    assert 'dsn = "postgresql://monitor@10.0.0.5:5432/app"' in short.stdout
+    assert "read_only = false" in short.stdout
+
+
+@pytest.mark.parametrize(
+    "command", [["config"], ["snapshot"], []], ids=["config", "snapshot", "tui"]
+)
+def test_an_unknown_target_is_one_line_and_exit_2(workdir: Path, command: list[str]) -> None:
+    (workdir / "zconsole.toml").write_text(TARGETS)
+    done = run_cli("--target", "prod", *command, cwd=workdir)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "zconsole: --target prod: no [targets.prod] in config (defined: staging)"
+    ]
 
 
 def test_pg_environment_configures_postgres_through_libpq(workdir: Path) -> None:

@@ -238,7 +238,7 @@ async def test_custom_actions_are_in_the_command_palette() -> None:
     app = App(echo_config(), ContainerRow(name="web-9", service="web"))
     async with app.run_test(size=(120, 40)) as pilot:
         commands = {c.title: c for c in app.get_system_commands(app.screen)}
-        assert "Actions…" in commands
+        assert "Actions (a)" in commands
         command = commands["Run action: echo name"]
         assert command.help == "disruptive: /bin/echo restarting '{name}'"
         command.callback()

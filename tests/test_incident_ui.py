@@ -19,7 +19,7 @@ from typing import Any
 import psutil
 import pytest
 from rich.text import Text
-from textual.widgets import Checkbox, Static
+from textual.widgets import Checkbox, DataTable, Static, TextArea
 
 from tests import services
 from tests.pilot import wait_until
@@ -34,7 +34,9 @@ from zconsole.store import IncidentStore
 from zconsole.widgets.incident import IncidentPanel
 from zconsole.widgets.messages import PinRequested
 from zconsole.widgets.note import NoteScreen
+from zconsole.widgets.postgres import PostgresPane
 from zconsole.widgets.timeline import BLOCK, CACHE_BLOCKS, Timeline
+from zconsole.widgets.update_preview import UpdatePreviewScreen
 
 SIZE = (200, 60)
 
@@ -557,3 +559,116 @@ async def test_resolve_asks_for_root_cause_then_posts_the_resolved_update(
     assert "**Resolution:** restarted web" in copied
     resolved = IncidentStore(workdir / "store.db").get(incident_id)
     assert (resolved.status, resolved.root_cause) == ("resolved", "pool exhausted")
+
+
+async def test_p_pins_the_focused_pane_row_into_the_timeline(workdir: Path) -> None:
+    from tests.screen_data import postgres_snapshot
+
+    app = ZConsoleApp(make_config(workdir), [], poll=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await declare(pilot, "Slow queries")
+        snap = postgres_snapshot()
+        app.show_result(CheckResult(latest=snap, last_good=snap, last_good_at=time.monotonic()))
+        await pilot.pause()
+        table = app.query_one("#pg-activity", DataTable)
+        assert table.row_count >= 2
+        table.focus()
+        await pilot.press("down")  # the second session, not the default first row
+        await pilot.pause()
+        assert table.cursor_row == 1
+        cells = [c.plain if isinstance(c, Text) else str(c) for c in table.get_row_at(1)]
+        pane = app.pane("postgres")
+        assert isinstance(pane, PostgresPane)
+        record = pane.selected_record()
+        assert record is not None and cells[0] == str(record.pid)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: selected(timeline(app)).kind == "evidence")
+        pinned = selected(timeline(app)).text
+        assert pinned.startswith(f"[postgres] pid={record.pid} · ")
+        for header, cell in zip(("pid", "user", "database"), cells, strict=False):
+            assert f"{header}={cell}" in pinned
+        assert all(cell in pinned for cell in cells if cell), (cells, pinned)
+
+
+WRITER = """
+import sys, time
+from zconsole.store import IncidentStore
+
+store = IncidentStore(sys.argv[1])
+incident = store.declare(title="Seen by both", severity="P1", author="bob@10.0.0.2")
+print("declared", flush=True)
+sys.stdin.readline()
+store.add_entry(incident.id, "note", "bob restarted celery", "bob@10.0.0.2")
+print(time.monotonic(), flush=True)  # after the commit: add_entry is its own transaction
+"""
+
+
+async def test_another_processs_entry_appears_within_2_s_of_its_commit(workdir: Path) -> None:
+    import asyncio
+    import sys
+
+    app = ZConsoleApp(make_config(workdir), [], poll=False)
+    async with app.run_test(size=SIZE) as pilot:
+        writer = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            WRITER,
+            str(workdir / "store.db"),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=workdir,
+        )
+        assert writer.stdin is not None and writer.stdout is not None
+        try:
+            assert await asyncio.wait_for(writer.stdout.readline(), 60) == b"declared\n"
+            await wait_until(pilot, lambda: ctl(app).open_incident is not None)
+            writer.stdin.write(b"go\n")
+            await writer.stdin.drain()
+            committed = float(await asyncio.wait_for(writer.stdout.readline(), 30))
+            # The app's own poll (every POLL_INTERVAL_S), nothing nudged by the test.
+            await wait_until(pilot, lambda: "bob restarted celery" in timeline_texts(app), 10)
+            took = time.monotonic() - committed
+            assert took <= 2.0, f"seen {took:.2f} s after the commit"
+        finally:
+            await asyncio.wait_for(writer.communicate(), 30)
+        assert writer.returncode == 0
+
+
+async def test_the_edited_status_update_is_what_is_copied_and_recorded(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)  # no local clipboard: the OSC 52 path
+    app = ZConsoleApp(make_config(workdir), [], poll=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await declare(pilot, "API errors", triage="core_broken")
+        written: list[str] = []
+        assert app._driver is not None
+        original = app._driver.write
+
+        def capture(data: str) -> None:
+            written.append(data)
+            original(data)
+
+        monkeypatch.setattr(app._driver, "write", capture)
+        await pilot.press("u")
+        await wait_until(pilot, lambda: isinstance(app.screen, UpdatePreviewScreen))
+        preview = app.screen
+        assert isinstance(preview, UpdatePreviewScreen)
+        rendered = preview.text
+        assert preview.query_one(TextArea).has_focus
+        # Typed into the preview: a line above the template and a signature below it.
+        await pilot.press(
+            *"Paged DB team", "enter", "pagedown", "pagedown", "end", "enter", *"-- alice"
+        )
+        edited = preview.text
+        assert edited == f"Paged DB team\n{rendered}\n-- alice"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: any("\x1b]52;c;" in w for w in written))
+        sequence = next(w for w in written if "\x1b]52;c;" in w)
+        match = re.search(r"\x1b\]52;c;([A-Za-z0-9+/=]+)\x07", sequence)
+        assert match is not None
+        assert base64.b64decode(match.group(1)).decode("utf-8") == edited
+        await wait_until(pilot, lambda: edited in timeline_texts(app))
+        assert rendered not in timeline_texts(app)
+        assert selected(timeline(app)).kind == "update"

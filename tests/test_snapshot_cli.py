@@ -117,6 +117,41 @@ def test_a_dead_backend_is_critical_with_its_reason(workdir: Path) -> None:
     assert "pw-xyz-1" not in done.stdout
 
 
+def test_exit_code_3_when_the_worst_is_unknown(workdir: Path) -> None:
+    """A configured source that cannot tell (a disk statvfs cannot read) is UNKNOWN, exit 3.
+
+    In a mount namespace of its own: a tmpfs mounted at a/m, then another over a, so a/m is
+    still in /proc/self/mounts but no longer reachable (statvfs: FileNotFoundError)."""
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        services.unavailable("a private mount namespace needs root and unshare(1)")
+    shadowed = workdir / "a" / "m"
+    shadowed.mkdir(parents=True)
+    (workdir / "zconsole.toml").write_text(
+        CALM.replace("[docker]", f'include_mounts = ["{shadowed}"]\n[docker]')
+    )
+    mounts = (
+        f"mount -t tmpfs zc-shadowed {shadowed} && mount -t tmpfs zc-over {shadowed.parent} && "
+        'exec "$0" -m zconsole snapshot --json'
+    )
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", mounts, sys.executable],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 3, done.stderr
+    report = json.loads(done.stdout)
+    assert_documented_shape(report)
+    assert report["worst"] == "unknown"
+    host = report["checks"]["host"]
+    assert host["status"] == "unknown" and host["configured"] is True
+    (disk,) = [d for d in host["data"]["disks"] if d["mount"] == str(shadowed)]
+    assert disk["status"] == "unknown" and "FileNotFoundError" in disk["error"]
+
+
 def test_exit_code_mapping_is_the_nagios_one() -> None:
     assert [
         s.exit_code for s in (Status.OK, Status.WARN, Status.CRIT, Status.UNKNOWN, Status.ERROR)

@@ -319,8 +319,9 @@ def load_config(
     if target:
         targets = merged.get("targets", {})
         if target not in targets:
-            known = ", ".join(sorted(targets)) or "none defined"
-            raise ConfigError(f"--target {target}: no [targets.{target}] in config ({known})")
+            known = ", ".join(sorted(targets))
+            defined = f"defined: {known}" if known else "no [targets.NAME] defined at all"
+            raise ConfigError(f"--target {target}: no [targets.{target}] in config ({defined})")
         chosen = {k: v for k, v in targets[target].items() if v}
         merged = _merge(merged, chosen)
         sources.append(f"[targets.{target}]")
