@@ -13,9 +13,6 @@ import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cryptography import x509
-from cryptography.x509.oid import ExtensionOID, NameOID
-
 
 @dataclass(frozen=True, slots=True)
 class CertInfo:
@@ -38,6 +35,11 @@ class CertInfo:
 
 def parse_der(der: bytes) -> CertInfo:
     """A DER certificate (``SSLObject.getpeercert(binary_form=True)``) to :class:`CertInfo`."""
+    # Imported on the first certificate, not with the check: cryptography's x509 is ~8 MiB of
+    # the console's memory, and a console watching only plain-HTTP endpoints never needs it.
+    from cryptography import x509
+    from cryptography.x509.oid import ExtensionOID, NameOID
+
     cert = x509.load_der_x509_certificate(der)
     cn_attrs = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     subject_cn = str(cn_attrs[0].value) if cn_attrs else None

@@ -24,6 +24,8 @@ from zconsole.widgets.container_logs import ContainerLogsRequested
 from zconsole.widgets.format import STATUS_STYLE, human_bytes, human_duration
 from zconsole.widgets.messages import MitigationRequested
 from zconsole.widgets.pane import Pane
+from zconsole.widgets.quiet import fill_table, set_border_title, show
+from zconsole.widgets.table import Table
 from zconsole.widgets.text import inert, plain
 
 if TYPE_CHECKING:
@@ -149,7 +151,7 @@ class ContainersPane(Pane):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="docker-events")
-        table: DataTable[Any] = DataTable(id="docker-table", cursor_type="row")
+        table: DataTable[Any] = Table(id="docker-table", cursor_type="row")
         table.add_columns(*COLUMNS)
         yield table
         # After the table (focusing the pane lands on the table); docked at the bottom like a
@@ -176,20 +178,18 @@ class ContainersPane(Pane):
                 line.append_text(inert(event.text, single_line=True, max_len=100))
                 line.append("\n")
         line.rstrip()
-        self.query_one("#docker-events", Static).update(line)
+        show(self.query_one("#docker-events", Static), line)
 
     def _render_table(self) -> None:
         data = self.data
         if data is None:
             return
         table = self.query_one("#docker-table", DataTable)
-        selected = self.selected_record()
-        selected_id = selected.id if selected is not None else None
-        table.clear()
         self._rows = {}
         now = self.clock()
         previous_group: str | None = None
         shown = [c for c in ordered(data.containers, self.sort) if matches(c, self.filter_text)]
+        rows: list[tuple[Text | str, ...]] = []
         for c in shown:
             group = c.group or "(no compose)"
             group_cell = (
@@ -198,31 +198,32 @@ class ContainersPane(Pane):
                 else Text("  ″", style="dim")
             )
             previous_group = None if c.problem else group
-            table.add_row(
-                problem_cell(c),
-                group_cell,
-                inert(c.name, single_line=True, max_len=40),
-                Text(c.state, style=STATE_STYLE.get(c.state, "")),
-                Text(c.health or "–", style=HEALTH_STYLE.get(c.health, "dim")),
-                Text(str(c.restart_count), style="bold red" if c.restart_count else "dim"),
-                Text(
-                    "–" if c.exit_code is None else str(c.exit_code),
-                    style="bold red" if c.exit_code else "",
-                ),
-                since_text(c, now),
-                "–" if c.cpu_percent is None else f"{c.cpu_percent:.1f}%",
-                memory_text(c),
-                inert(c.image, single_line=True, max_len=40),
-                inert(", ".join(c.ports) or "–", single_line=True, max_len=40),
-                key=c.id,
+            rows.append(
+                (
+                    problem_cell(c),
+                    group_cell,
+                    inert(c.name, single_line=True, max_len=40),
+                    Text(c.state, style=STATE_STYLE.get(c.state, "")),
+                    Text(c.health or "–", style=HEALTH_STYLE.get(c.health, "dim")),
+                    Text(str(c.restart_count), style="bold red" if c.restart_count else "dim"),
+                    Text(
+                        "–" if c.exit_code is None else str(c.exit_code),
+                        style="bold red" if c.exit_code else "",
+                    ),
+                    since_text(c, now),
+                    "–" if c.cpu_percent is None else f"{c.cpu_percent:.1f}%",
+                    memory_text(c),
+                    inert(c.image, single_line=True, max_len=40),
+                    inert(", ".join(c.ports) or "–", single_line=True, max_len=40),
+                )
             )
             self._rows[c.id] = c
-        if selected_id is not None and selected_id in self._rows:
-            table.move_cursor(row=table.get_row_index(selected_id))
-        self.border_title = (
+        fill_table(table, rows, keys=[c.id for c in shown])
+        set_border_title(
+            self,
             f"{self.title} · {len(shown)}/{len(data.containers)} · sort: {self.sort}"
             if self.filter_text or self.sort != SORTS[0]
-            else self.title
+            else self.title,
         )
 
     # -- selection -------------------------------------------------------------------------------

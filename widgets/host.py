@@ -22,6 +22,8 @@ from zconsole.widgets.disk_scan import DiskScanScreen
 from zconsole.widgets.format import STATUS_STYLE, bar, human_bytes, human_duration
 from zconsole.widgets.messages import MitigationRequested
 from zconsole.widgets.pane import Pane
+from zconsole.widgets.quiet import fill_table, show
+from zconsole.widgets.table import Table
 from zconsole.widgets.text import inert
 
 if TYPE_CHECKING:
@@ -122,10 +124,10 @@ class HostPane(Pane):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="host-gauges")
         with Horizontal(id="host-tables"):
-            disks: DataTable[Any] = DataTable(id="host-disks", cursor_type="row")
+            disks: DataTable[Any] = Table(id="host-disks", cursor_type="row")
             disks.add_columns("mount", "used", "size", "inode", "10 min", "growth", "full in")
             yield disks
-            procs: DataTable[Any] = DataTable(id="host-procs", cursor_type="row")
+            procs: DataTable[Any] = Table(id="host-procs", cursor_type="row")
             procs.add_columns("pid", "name", "cpu%", "rss", "container")
             yield procs
 
@@ -156,7 +158,7 @@ class HostPane(Pane):
             troubled = any(d.status.rank >= Status.WARN.rank for d in host.disks)
             self.view = "disks" if troubled else "procs"
             self._apply_view()
-        self.query_one("#host-gauges", Static).update(self._gauges(host))
+        show(self.query_one("#host-gauges", Static), self._gauges(host))
         self._render_disks(host)
         self._render_procs(host)
 
@@ -209,9 +211,8 @@ class HostPane(Pane):
 
     def _render_disks(self, host: HostData) -> None:
         table = self.query_one("#host-disks", DataTable)
-        cursor = table.cursor_row
-        table.clear()
         self._disks = list(host.disks)
+        rows: list[tuple[Text | str, ...]] = []
         for disk in host.disks:
             status: Status = disk.status
             style = STATUS_STYLE[status] if status is not Status.OK else ""
@@ -222,37 +223,37 @@ class HostPane(Pane):
             else:
                 used = Text(f"{bar(disk.percent, 5)} {disk.percent:4.1f}%", style=style)
             eta = "–" if disk.full_eta_s is None else f"~{human_duration(disk.full_eta_s)}"
-            table.add_row(
-                _path(disk.mount, 24),
-                used,
-                human_bytes(disk.total) if disk.total else "–",
-                "–" if disk.inodes_percent is None else f"{disk.inodes_percent:.0f}%",
-                Text(sparkline(host.history.disks.get(disk.mount, ()), 10), style="cyan"),
-                _growth(disk.growth_bps),
-                Text(eta, style=style if disk.full_eta_s is not None else "dim"),
+            rows.append(
+                (
+                    _path(disk.mount, 24),
+                    used,
+                    human_bytes(disk.total) if disk.total else "–",
+                    "–" if disk.inodes_percent is None else f"{disk.inodes_percent:.0f}%",
+                    Text(sparkline(host.history.disks.get(disk.mount, ()), 10), style="cyan"),
+                    _growth(disk.growth_bps),
+                    Text(eta, style=style if disk.full_eta_s is not None else "dim"),
+                )
             )
-        if table.row_count:
-            table.move_cursor(row=min(cursor, table.row_count - 1))
+        fill_table(table, rows)
 
     def _render_procs(self, host: HostData) -> None:
         table = self.query_one("#host-procs", DataTable)
-        cursor = table.cursor_row
-        table.clear()
         if self.sort_by == "cpu":
             procs = sorted(host.top_processes, key=lambda p: p.cpu_percent, reverse=True)
         else:
             procs = sorted(host.top_processes, key=lambda p: p.rss_bytes, reverse=True)
         self._procs = procs
-        for proc in procs:
-            table.add_row(
+        rows = [
+            (
                 str(proc.pid),
                 inert(proc.name, single_line=True, max_len=20),
                 Text(f"{proc.cpu_percent:.0f}", justify="right"),
                 Text(human_bytes(proc.rss_bytes), justify="right"),
                 inert(proc.container or "", single_line=True, max_len=20, style="cyan"),
             )
-        if table.row_count:
-            table.move_cursor(row=min(cursor, table.row_count - 1))
+            for proc in procs
+        ]
+        fill_table(table, rows)
 
     # -- selection and keys -------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ from textual.widgets import DataTable
 from zconsole.checks.base import Status
 from zconsole.widgets.format import STATUS_STYLE
 from zconsole.widgets.pane import Pane
+from zconsole.widgets.quiet import fill_table
+from zconsole.widgets.table import Table
 from zconsole.widgets.text import inert
 
 if TYPE_CHECKING:
@@ -24,25 +26,23 @@ class HttpPane(Pane):
     title: ClassVar[str] = "HTTP & TLS"
 
     def compose_body(self) -> ComposeResult:
-        table: DataTable[Any] = DataTable(id="http-endpoints", cursor_type="row")
+        table: DataTable[Any] = Table(id="http-endpoints", cursor_type="row")
         table.add_columns("endpoint", "status", "latency", "certificate", "detail")
         yield table
 
     def render_data(self, data: Any) -> None:
         http: HttpData = data
-        table = self.query_one("#http-endpoints", DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        for endpoint in http.endpoints:
-            table.add_row(
+        rows = [
+            (
                 endpoint_cell(endpoint),
                 status_cell(endpoint),
                 latency_cell(endpoint),
                 cert_cell(endpoint),
                 detail_cell(endpoint),
             )
-        if table.row_count:
-            table.move_cursor(row=min(cursor, table.row_count - 1))
+            for endpoint in http.endpoints
+        ]
+        fill_table(self.query_one("#http-endpoints", DataTable), rows)
 
 
 def endpoint_cell(endpoint: EndpointResult) -> Text:

@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from zconsole.widgets.format import human_duration
+from zconsole.widgets.quiet import set_border_title, show
 from zconsole.widgets.text import inert
 from zconsole.widgets.timeline import Timeline
 
@@ -85,18 +86,18 @@ class IncidentPanel(Vertical):
     def show_problem(self, message: str) -> None:
         """The store is unavailable: say so on one line; the panes keep running."""
         problem = self.query_one("#incident-problem", Static)
-        problem.update(inert(message, max_len=300))
+        show(problem, inert(message, max_len=300))
         problem.set_class(bool(message), "-shown")
 
     def show_incident(self, incident: Incident | None) -> None:
         summary = self.query_one("#incident-summary", Static)
         self.set_class(incident is not None and incident.is_open, "-open")
         if incident is None:
-            self.border_title = "Incident"
-            summary.update(Text(NO_INCIDENT_HINT, style="dim"))
+            set_border_title(self, "Incident")
+            show(summary, Text(NO_INCIDENT_HINT, style="dim"))
             self.show_clocks(None)
             return
-        self.border_title = incident.id
+        set_border_title(self, incident.id)
         line = Text()
         style = SEVERITY_STYLE[min(incident.severity_index, len(SEVERITY_STYLE) - 1)]
         line.append(f" {incident.severity} ", style=style)
@@ -113,7 +114,7 @@ class IncidentPanel(Vertical):
         if incident.impact:
             line.append("\n")
             line.append_text(inert(incident.impact, single_line=True, max_len=200, colour=False))
-        summary.update(line)
+        show(summary, line)
 
     def on_timeline_highlighted(self, message: Timeline.Highlighted) -> None:
         """The selected entry in full (the row shows one line): author, time, every line."""
@@ -134,5 +135,5 @@ class IncidentPanel(Vertical):
         detail.update(head)
 
     def show_clocks(self, clocks: Clocks | None) -> None:
-        self.query_one("#incident-clocks", Static).update(clocks_text(clocks))
+        show(self.query_one("#incident-clocks", Static), clocks_text(clocks))
         self.set_class(clocks is not None and clocks.update_due, "-due")

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Static
 from zconsole.checks.base import CheckResult, Status, now_utc
 from zconsole.widgets.format import STATUS_STYLE, human_duration
 from zconsole.widgets.messages import PinRequested
+from zconsole.widgets.quiet import set_border_subtitle, show
 from zconsole.widgets.text import inert
 
 
@@ -47,7 +48,6 @@ class Pane(Vertical):
         super().__init__(id=id or f"pane-{self.source}", classes=classes)
         self.result: CheckResult | None = None
         self._drawn_data: object | None = None
-        self._subtitle_key: tuple[str, str, tuple[str, ...]] | None = None
         self.border_title = self.title
         #: Wall clock for ages computed from now ("up 3m"); the app injects its own (fixed in
         #: screen snapshot tests).
@@ -76,13 +76,13 @@ class Pane(Vertical):
         problem = self.query_one(".pane--problem", Static)
         hint = self.query_one(".pane--hint", Static)
         if not latest.configured:
-            summary.update(Text("not configured", style="dim"))
-            hint.update(inert(latest.summary.removeprefix("not configured — "), style="italic"))
+            show(summary, Text("not configured", style="dim"))
+            show(hint, inert(latest.summary.removeprefix("not configured — "), style="italic"))
         elif latest.error is None:
-            summary.update(inert(latest.summary, single_line=True))
+            show(summary, inert(latest.summary, single_line=True))
         problem.set_class(latest.error is not None, "-shown")
         if latest.error is not None:
-            problem.update(inert(latest.error, max_len=400))
+            show(problem, inert(latest.error, max_len=400))
         self._update_subtitle()
         data_snapshot = latest if latest.ok_data else result.last_good
         # A failing source re-sends its last good data with every poll: drawing the same
@@ -106,13 +106,8 @@ class Pane(Vertical):
         result = self.result
         if result is None:
             return
-        parts = self._subtitle(result)
-        # Called every second: only a changed subtitle repaints the pane (a border change
-        # redraws the whole widget).
-        key = (parts.plain, str(parts.style), tuple(str(span) for span in parts.spans))
-        if key != self._subtitle_key:
-            self._subtitle_key = key
-            self.border_subtitle = parts
+        # Called every second: only a changed subtitle repaints the pane.
+        set_border_subtitle(self, self._subtitle(result))
 
     def _subtitle(self, result: CheckResult) -> Text:
         latest = result.latest

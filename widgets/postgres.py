@@ -19,6 +19,8 @@ from zconsole.checks.base import Status
 from zconsole.widgets.format import STATUS_STYLE, bar, human_bytes, human_duration
 from zconsole.widgets.messages import MitigationRequested
 from zconsole.widgets.pane import Pane
+from zconsole.widgets.quiet import fill_table, set_border_title, show
+from zconsole.widgets.table import Table
 from zconsole.widgets.text import inert
 
 if TYPE_CHECKING:
@@ -114,16 +116,16 @@ class PostgresPane(Pane):
         yield Static("", id="pg-health", classes="pg--line")
         yield Static("", id="pg-replication", classes="pg--line")
         yield Static("", id="pg-notes", classes="pg--line")
-        activity: DataTable[Any] = DataTable(id="pg-activity", cursor_type="row")
+        activity: DataTable[Any] = Table(id="pg-activity", cursor_type="row")
         activity.add_columns(
             "pid", "user", "database", "application", "client", "state", "wait", "for", "query"
         )
         yield activity
         yield Static("", id="pg-query")
-        blocking: DataTable[Any] = DataTable(id="pg-blocking", cursor_type="row")
+        blocking: DataTable[Any] = Table(id="pg-blocking", cursor_type="row")
         blocking.add_columns("blocking tree", "user", "state", "in state", "wait", "query")
         yield blocking
-        statements: DataTable[Any] = DataTable(id="pg-statements", cursor_type="row")
+        statements: DataTable[Any] = Table(id="pg-statements", cursor_type="row")
         statements.add_columns("mean", "total", "calls", "user", "statement")
         yield statements
 
@@ -132,14 +134,15 @@ class PostgresPane(Pane):
     def render_data(self, data: Any) -> None:
         pg: PostgresData = data
         self.data = pg
-        self.query_one("#pg-connections", Static).update(self._connections_text(pg))
-        self.query_one("#pg-health", Static).update(self._health_text(pg.health, pg))
-        self.query_one("#pg-replication", Static).update(
-            self._replication_text(pg.replication, pg.standby)
+        show(self.query_one("#pg-connections", Static), self._connections_text(pg))
+        show(self.query_one("#pg-health", Static), self._health_text(pg.health, pg))
+        show(
+            self.query_one("#pg-replication", Static),
+            self._replication_text(pg.replication, pg.standby),
         )
         notes = self._notes_text(pg)
         notes_line = self.query_one("#pg-notes", Static)
-        notes_line.update(notes)
+        show(notes_line, notes)
         notes_line.display = bool(notes.plain)  # no blank row when there is nothing to note
         self._fill_activity(pg)
         self._fill_blocking(pg)
@@ -239,12 +242,9 @@ class PostgresPane(Pane):
         return inert("\n".join(f"⚠ {n}" for n in notes)) if notes else Text("")
 
     def _fill_activity(self, pg: PostgresData) -> None:
-        table = self.query_one("#pg-activity", DataTable)
-        cursor = table.cursor_row
-        table.clear()
         self._activity = list(pg.long_queries)
-        for s in self._activity:
-            table.add_row(
+        rows = [
+            (
                 str(s.pid),
                 _name(s.usename),
                 _name(s.datname),
@@ -255,50 +255,56 @@ class PostgresPane(Pane):
                 human_duration(s.duration_s),
                 _query(s.query),
             )
-        if table.row_count:
-            table.move_cursor(row=min(cursor, table.row_count - 1))
+            for s in self._activity
+        ]
+        # Keyed by pid: when the order changes the cursor stays on the session it was on, so
+        # C/K act on the backend the responder was looking at.
+        fill_table(
+            self.query_one("#pg-activity", DataTable),
+            rows,
+            keys=[str(s.pid) for s in self._activity],
+        )
         self._show_query()
 
     def _fill_blocking(self, pg: PostgresData) -> None:
-        table = self.query_one("#pg-blocking", DataTable)
-        cursor = table.cursor_row
-        table.clear()
         self._blocking = list(pg.blocking)
+        rows: list[tuple[Text | str, ...]] = []
         for b in self._blocking:
             label = Text("  " * b.depth)
             if b.depth == 0:
                 label.append(f"■ {b.pid} ROOT", style="bold red")
             else:
                 label.append(f"└ {b.pid} waits on {', '.join(map(str, b.blocked_by))}")
-            table.add_row(
-                label,
-                _name(b.usename),
-                _state(b.state),
-                human_duration(b.state_s),
-                _name(b.wait_event, 14),
-                _query(b.query),
+            rows.append(
+                (
+                    label,
+                    _name(b.usename),
+                    _state(b.state),
+                    human_duration(b.state_s),
+                    _name(b.wait_event, 14),
+                    _query(b.query),
+                )
             )
-        if table.row_count:
-            table.move_cursor(row=min(cursor, table.row_count - 1))
+        fill_table(self.query_one("#pg-blocking", DataTable), rows)
 
     def _fill_statements(self, pg: PostgresData) -> None:
         table = self.query_one("#pg-statements", DataTable)
-        table.clear()
         statements = pg.statements if self.statements_by_mean else pg.statements_by_total
         table.display = statements is not None
-        table.border_title = "slow statements by " + (
-            "mean" if self.statements_by_mean else "total"
+        set_border_title(
+            table, "slow statements by " + ("mean" if self.statements_by_mean else "total")
         )
-        if statements is None:
-            return
-        for st in statements:
-            table.add_row(
+        rows = [
+            (
                 f"{st.mean_ms:.1f} ms",
                 f"{st.total_ms / 1000:.1f} s",
                 str(st.calls),
                 _name(st.usename, 12),
                 _query(st.query),
             )
+            for st in statements or ()
+        ]
+        fill_table(table, rows)
 
     # -- selection -----------------------------------------------------------------------------
 
@@ -310,12 +316,12 @@ class PostgresPane(Pane):
         table = self.query_one("#pg-activity", DataTable)
         target = self.query_one("#pg-query", Static)
         if not self._activity or not 0 <= table.cursor_row < len(self._activity):
-            target.update("")
+            show(target, "")
             return
         s = self._activity[table.cursor_row]
         text = Text(f"pid {s.pid} · full query: ", style="bold")
         text.append_text(inert(s.query, max_len=FULL_QUERY_LEN, colour=False))
-        target.update(text)
+        show(target, text)
 
     def selected_record(self) -> Session | Blocked | None:
         """The session under the cursor of the focused table (activity by default)."""

@@ -18,6 +18,8 @@ from zconsole.checks.base import Status
 from zconsole.widgets.format import STATUS_STYLE, bar, human_bytes, human_duration, status_text
 from zconsole.widgets.messages import MitigationRequested
 from zconsole.widgets.pane import Pane
+from zconsole.widgets.quiet import fill_table, show
+from zconsole.widgets.table import Table
 from zconsole.widgets.text import inert
 
 if TYPE_CHECKING:
@@ -88,11 +90,11 @@ class RedisPane(Pane):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="redis-health")
-        queues: DataTable[Any] = DataTable(id="redis-queues", cursor_type="row")
+        queues: DataTable[Any] = Table(id="redis-queues", cursor_type="row")
         queues.add_columns("queue", "kind", "depth", "trend", "drains in", "status", "detail")
         yield queues
         yield Static("slowlog", classes="redis--caption")
-        slowlog: DataTable[Any] = DataTable(id="redis-slowlog", cursor_type="row")
+        slowlog: DataTable[Any] = Table(id="redis-slowlog", cursor_type="row")
         slowlog.add_columns("ms", "command", "client")
         yield slowlog
 
@@ -101,16 +103,17 @@ class RedisPane(Pane):
     def render_data(self, data: Any) -> None:
         redis: RedisData = data
         self._data = redis
-        self.query_one("#redis-health", Static).update(self._health(redis))
+        show(self.query_one("#redis-health", Static), self._health(redis))
         self._render_queues(redis)
-        slowlog = self.query_one("#redis-slowlog", DataTable)
-        slowlog.clear()
-        for entry in redis.slowlog:
-            slowlog.add_row(
+        slowlog = [
+            (
                 Text(f"{entry.duration_us / 1000:.1f}", justify="right"),
                 inert(entry.command, single_line=True, max_len=80),
                 inert(entry.client, single_line=True, max_len=24),
             )
+            for entry in redis.slowlog
+        ]
+        fill_table(self.query_one("#redis-slowlog", DataTable), slowlog)
 
     def _health(self, redis: RedisData) -> Text:
         """Four short lines (the pane is ~60 columns wide in the grid)."""
@@ -145,12 +148,9 @@ class RedisPane(Pane):
         return out
 
     def _render_queues(self, redis: RedisData) -> None:
-        table = self.query_one("#redis-queues", DataTable)
-        cursor = table.cursor_row
-        table.clear()
         self._queues = list(redis.queues)
-        for queue in self._queues:
-            table.add_row(
+        rows = [
+            (
                 inert(_queue_name(queue.name), single_line=True, max_len=32),
                 Text(str(queue.kind)),
                 Text(f"{queue.depth:,}", justify="right", style=STATUS_STYLE[queue.status]),
@@ -159,8 +159,9 @@ class RedisPane(Pane):
                 status_text(queue.status),
                 _queue_detail(queue),
             )
-        if table.row_count:
-            table.move_cursor(row=min(max(cursor, 0), table.row_count - 1))
+            for queue in self._queues
+        ]
+        fill_table(self.query_one("#redis-queues", DataTable), rows)
 
     # -- actions -------------------------------------------------------------------------------
 

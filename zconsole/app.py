@@ -19,7 +19,6 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer
 from textual.worker import Worker
 
 from zconsole.action_runner import ActionRunner, ConfirmKind, ConfirmRequest
@@ -48,6 +47,7 @@ from zconsole.widgets.header import StatusHeader, TabBar
 from zconsole.widgets.host import HostPane
 from zconsole.widgets.http import HttpPane
 from zconsole.widgets.incident import IncidentPanel
+from zconsole.widgets.keybar import KeyBar
 from zconsole.widgets.messages import MitigationRequested, PinRequested
 from zconsole.widgets.note import NoteResult, NoteScreen
 from zconsole.widgets.pane import Pane
@@ -178,7 +178,7 @@ class ZConsoleApp(App[None]):
                     yield pane
             with Vertical(id="incident"):
                 yield IncidentPanel()
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._apply_size(self.size.width, self.size.height)
@@ -280,21 +280,61 @@ class ZConsoleApp(App[None]):
         self.notify(f"Pinned: {redact(message.text)[:60]}", timeout=3)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield SystemCommand("Refresh", "Poll every source now", self.action_refresh)
-        for index, name in enumerate(SOURCE_NAMES, start=1):
-            yield SystemCommand(
-                f"Show {TITLES[name]} ({index})",
-                f"Switch to the {TITLES[name]} pane",
-                partial(self.action_show_pane, name),
-            )
-        yield SystemCommand(
-            "Pin selected row", "Copy the selected row into the timeline", self.action_pin
-        )
+        """Every key's action, then Textual's own commands and the runbook actions.
+
+        The key commands are derived from the BINDINGS in force on ``screen`` (the one the
+        palette was opened from), so a new key is in the palette without anyone remembering.
+        """
+        yield from self._binding_commands(screen)
+        ours = {b.description for b in Binding.make_bindings(self.BINDINGS)}
+        # Textual's own "Quit" would stand beside ours ("Quit (q)").
+        yield from (c for c in super().get_system_commands(screen) if c.title not in ours)
         yield from self._action_commands()
+
+    def _binding_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """One command per bound action: the app's, the focused (else the active) pane's and,
+        while it has focus, the timeline's; each runs the action its key runs, on the same node.
+        """
+        owners: list[tuple[App[None] | Widget, str]] = [(self, "everywhere")]
+        if screen is self.main_screen:
+            focused = screen.focused
+            chain = [focused, *focused.ancestors] if focused is not None else []
+            pane = next((n for n in chain if isinstance(n, Pane)), self.pane(self.active_pane))
+            if pane is not None:
+                owners.append((pane, f"while the {pane.title} pane has focus"))
+            if isinstance(focused, Timeline):
+                owners.append((focused, "while the timeline has focus"))
+        for owner, where in owners:
+            by_action: dict[str, list[Binding]] = {}
+            for binding in Binding.make_bindings(owner.BINDINGS):
+                by_action.setdefault(binding.action, []).append(binding)
+            for action, bindings in by_action.items():
+                keys = " or ".join(self.get_key_display(b) for b in bindings)
+                yield SystemCommand(
+                    f"{bindings[0].description or action} ({keys})",
+                    f"Key {keys}, {where}",
+                    partial(self.run_action, action, owner),
+                )
 
     async def on_unmount(self) -> None:
         self.scheduler.close()
+
+    def _fatal_error(self) -> None:
+        """Textual's crash report (textual 8.2.8 App._fatal_error) without local variables.
+
+        Textual renders the traceback with ``show_locals=True``: a frame holding a DSN, a Redis
+        URL or the Config would print its password to the terminal (and to any log of it).
+        """
+        import rich
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        traceback = Traceback(show_locals=False, width=None, suppress=[rich])
+        self._exit_renderables.append(
+            Segments(self.console.render(traceback, self.console.options))
+        )
+        self._close_messages_no_wait()
 
     # -- incident (store, timeline, status updates, evidence) ---------------------------------
 
@@ -852,11 +892,6 @@ class ZConsoleApp(App[None]):
         self.launch_action(action, refresh=custom.source)
 
     def _action_commands(self) -> Iterable[SystemCommand]:
-        yield SystemCommand(
-            "Actions…",
-            "Mitigations and runbook actions for the focused pane",
-            self.action_actions_menu,
-        )
         for custom in self.config.actions:
             yield SystemCommand(
                 f"Run action: {custom.name}",
