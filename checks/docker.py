@@ -6,13 +6,22 @@ Three things make it fast and live on a busy engine:
   asking 200 containers costs a second or more even concurrently (measured: 1.4 s with 200
   threads). Like ctop and lazydocker we keep one stats stream per running container in a daemon
   thread and compute CPU % from the two newest samples kept here; a refresh then only lists the
-  containers and reads the samples (benchmarks/bench_docker.py).
+  containers and reads the samples (benchmarks/bench_docker.py). The first poll opens the
+  streams and does not wait for them: the list shows at once, and memory and CPU % fill in on
+  the next refreshes (``stats_pending`` counts the running containers still without them).
 - **Inspect cache.** ``GET /containers/json`` lacks restart count, exit code, OOM flag and the
   start time, so each container is inspected — once, then again only when its state or health
   changes, an Engine event names it, or the cached answer is older than ``INSPECT_MAX_AGE``.
 - **Event stream.** A background thread follows ``GET /events`` (die, oom, health_status, start,
   restart, ...); each event marks its container for re-inspection and calls ``on_event`` (the app
   sets it to "poll docker now"), so a crash shows within a second.
+
+Every client the check uses (polls, the events thread; logs and mitigations borrow the poll's)
+is built by one factory, :meth:`DockerCheck.open_client`, so unix://, tcp:// and ssh:// behave
+the same everywhere. ssh:// does not use the SDK's transport, which needs paramiko even for its
+"shell out to ssh" mode: one ``ssh -L`` process (:class:`SshTunnel`, the user's own ssh config
+and agent, never a password prompt) forwards a private local socket to the remote engine's, and
+the clients talk unix:// to that.
 
 An engine that cannot be reached is one clear sentence with the fix; reconnect attempts back off
 (1, 2, 4 ... 30 s) while the scheduler keeps polling.
@@ -21,17 +30,21 @@ An engine that cannot be reached is one clear sentence with the fix; reconnect a
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import math
 import re
+import shutil
 import socket
+import subprocess
+import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
 
 import docker
 import docker.errors
@@ -225,9 +238,16 @@ def explain_unreachable(url: str, exc: BaseException) -> str:
         if "timed out" in lowered or "timeout" in lowered:
             return f"the Docker engine at {url} did not answer in time (firewall? wrong port?)"
     if url.startswith("ssh://"):
+        if _in_chain(exc, FileNotFoundError) and "ssh" in lowered and shutil.which("ssh") is None:
+            return (
+                f"cannot reach the Docker engine over {url}: the ssh client is not installed "
+                "(sudo apt-get install openssh-client)"
+            )
+        command = " ".join(ssh_argv(url, ()))
         return (
-            f"cannot reach the Docker engine over {url}: check that `ssh {url[6:]}` works "
-            f"without a password prompt and that the remote user may use docker ({_short(text)})"
+            f"cannot reach the Docker engine over {url}: {_short(text)} — check that "
+            f"`{command} docker version` works without a password prompt and that the remote "
+            "user may use docker"
         )
     return f"cannot reach the Docker engine at {url}: {_short(text)}"
 
@@ -269,6 +289,133 @@ def _chain_text(exc: BaseException) -> str:
 def _short(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- ssh:// --------------------------------------------------------------------------------------
+
+#: The remote engine's socket when the ssh:// URL names no path (Docker's own default).
+REMOTE_SOCKET = "/var/run/docker.sock"
+
+
+class SshTunnelError(Exception):
+    """ssh could not set up the forward; the message is what ssh said."""
+
+
+def ssh_argv(url: str, options: tuple[str, ...]) -> list[str]:
+    """``ssh [-p PORT] [-l USER] OPTIONS -- HOST`` for an ssh://[user@]host[:port] URL."""
+    parts = urlsplit(url)
+    argv = ["ssh"]
+    if parts.port is not None:
+        argv += ["-p", str(parts.port)]
+    if parts.username:
+        argv += ["-l", parts.username]
+    argv += options
+    return [*argv, parts.hostname or ""]
+
+
+class SshTunnel:
+    """One ``ssh -L`` process forwarding a private local socket to the remote engine's socket.
+
+    BatchMode: a password or host-key prompt would fail at once instead of writing to the
+    console's terminal. The ssh of the user (config, agent, known hosts) does the connecting,
+    as the docker CLI's own ssh:// support does. ``close()`` ends the process and removes the
+    socket; the check makes a new tunnel when it reconnects.
+    """
+
+    def __init__(self, url: str, timeout: float) -> None:
+        self.url = url
+        parts = urlsplit(url)
+        remote = parts.path if parts.path not in ("", "/") else REMOTE_SOCKET
+        self._dir = Path(tempfile.mkdtemp(prefix="zc-ssh-"))  # 0700: the socket is ours alone
+        self.socket_path = self._dir / "docker.sock"
+        options = (
+            "-nNT",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ExitOnForwardFailure=yes",
+            "-o",
+            f"ConnectTimeout={max(int(timeout), 1)}",
+            "-o",
+            "ServerAliveInterval=10",
+            "-o",
+            "ServerAliveCountMax=3",
+            "-L",
+            f"{self.socket_path}:{remote}",
+            "--",
+        )
+        self._stderr: IO[bytes] = (self._dir / "ssh.err").open("w+b")
+        self._process: subprocess.Popen[bytes] | None = None
+        try:
+            self._process = subprocess.Popen(
+                ssh_argv(url, options),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=self._stderr,
+                start_new_session=True,  # the console's ctrl+c is not the tunnel's
+            )
+            self._wait_ready(timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def local_url(self) -> str:
+        return f"unix://{self.socket_path}"
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def said(self) -> str:
+        """The last lines ssh wrote to stderr ("" if none)."""
+        with contextlib.suppress(OSError, ValueError):
+            self._stderr.seek(0)
+            lines = self._stderr.read().decode(errors="replace").strip().splitlines()
+            return " ".join(line.strip() for line in lines[-3:] if line.strip())
+        return ""
+
+    def problem(self) -> str:
+        """What ssh said, or how it ended."""
+        said = self.said()
+        if said:
+            return said
+        code = self._process.poll() if self._process is not None else None
+        return f"ssh exited with status {code}" if code is not None else "ssh is not answering"
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + max(timeout, 1.0)
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise SshTunnelError(self.problem())
+            if self.socket_path.exists():
+                return
+            time.sleep(0.02)
+        raise SshTunnelError(f"ssh set up no forward within {max(timeout, 1.0):g} s")
+
+    def close(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            process.terminate()  # a no-op on an ssh that has exited; the wait reaps it
+            try:
+                process.wait(2)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(2)
+        with contextlib.suppress(OSError):
+            self._stderr.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def make_client(
+    url: str, timeout: float, pool: int = 32, *, tunnel: SshTunnel | None = None
+) -> docker.DockerClient:
+    """A client for unix:// or tcp://, or for ssh:// through ``tunnel`` (a running SshTunnel)."""
+    base_url = url
+    if url.startswith("ssh://"):
+        if tunnel is None or not tunnel.alive():
+            raise SshTunnelError(tunnel.problem() if tunnel is not None else "no ssh tunnel")
+        base_url = tunnel.local_url
+    return docker.DockerClient(base_url=base_url, timeout=max(int(timeout), 1), max_pool_size=pool)
 
 
 # -- stats ---------------------------------------------------------------------------------------
@@ -449,6 +596,11 @@ class DockerCheck(Check[DockerData]):
         self._events_thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="docker-inspect")
         self._primed = False
+        self._tunnel: SshTunnel | None = None
+        #: Wait up to ``config.first_stats_wait`` on the first poll for two stats samples, so
+        #: CPU % is in it. Only for a single poll (``zconsole snapshot``): the console shows the
+        #: list at once and fills CPU and memory in on the next refreshes ("stats pending").
+        self.first_poll_waits_for_stats = False
         #: The newest data (mitigations read it, e.g. the members of a Compose service).
         self.last_data: DockerData | None = None
 
@@ -486,9 +638,13 @@ class DockerCheck(Check[DockerData]):
             wait = self._next_attempt - now
             raise DockerUnreachable(f"{self._last_problem} — retrying in {math.ceil(wait)} s")
         try:
-            if self.url.startswith("unix://"):
+            if self.url.startswith("ssh://"):
+                self._close_tunnel()
+                self._tunnel = SshTunnel(self.url, self.timeout)
+                check_unix_socket(str(self._tunnel.socket_path), self.timeout)
+            elif self.url.startswith("unix://"):
                 check_unix_socket(self.url.removeprefix("unix://"), self.timeout)
-            client = self.make_client(self.url, self.timeout, self.config.max_stats_streams + 16)
+            client = self.open_client("poll")
             try:
                 self._version = str(client.version().get("Version", ""))
             except BaseException:
@@ -498,7 +654,8 @@ class DockerCheck(Check[DockerData]):
             self._failures += 1
             backoff = min(2.0 ** (self._failures - 1), MAX_BACKOFF_S)
             self._next_attempt = time.monotonic() + backoff
-            self._last_problem = redact(explain_unreachable(self.url, exc))
+            self._last_problem = redact(explain_unreachable(self.url, self._tunnel_problem(exc)))
+            self._close_tunnel()
             raise DockerUnreachable(self._last_problem) from None
         self._client = client
         self._failures = 0
@@ -506,14 +663,31 @@ class DockerCheck(Check[DockerData]):
         self._start_events(client)
         return client
 
-    @staticmethod
-    def make_client(url: str, timeout: float, pool: int = 32) -> docker.DockerClient:
-        """A client for unix://, tcp:// or ssh:// (ssh without paramiko uses the ssh binary)."""
-        kwargs: dict[str, Any] = {"base_url": url, "timeout": max(int(timeout), 1)}
-        kwargs["max_pool_size"] = pool
-        if url.startswith("ssh://") and importlib.util.find_spec("paramiko") is None:
-            kwargs["use_ssh_client"] = True
-        return docker.DockerClient(**kwargs)
+    def open_client(self, purpose: str) -> docker.DockerClient:
+        """The one factory of the check's clients: "poll" (shared with logs and mitigations,
+        one pooled connection per stats stream) and "events" (the events thread's own).
+
+        ssh:// goes through the check's tunnel; the events thread never starts one of its own
+        (the poll does, when it reconnects), so while the tunnel is down this raises.
+        """
+        pool = self.config.max_stats_streams + 16 if purpose == "poll" else 2
+        return make_client(self.url, self.timeout, pool, tunnel=self._tunnel)
+
+    def _tunnel_problem(self, exc: BaseException) -> BaseException:
+        """A failure over ssh:// is explained by what ssh said (a dead tunnel, or a remote
+        socket it could not open), not by the local socket's errors."""
+        tunnel = self._tunnel
+        if tunnel is None or isinstance(exc, SshTunnelError):
+            return exc
+        if not tunnel.alive():
+            return SshTunnelError(tunnel.problem())
+        said = tunnel.said()
+        return SshTunnelError(f"{_short(str(exc), 120)}; ssh: {said}") if said else exc
+
+    def _close_tunnel(self) -> None:
+        tunnel, self._tunnel = self._tunnel, None
+        if tunnel is not None:
+            tunnel.close()
 
     def _drop_client(self, exc: BaseException) -> None:
         """The engine went away mid-poll: stop streams, forget the client, back off."""
@@ -524,10 +698,11 @@ class DockerCheck(Check[DockerData]):
         self._events_thread = None
         self._failures += 1
         self._next_attempt = time.monotonic() + min(2.0 ** (self._failures - 1), MAX_BACKOFF_S)
-        self._last_problem = redact(explain_unreachable(self.url, exc))
+        self._last_problem = redact(explain_unreachable(self.url, self._tunnel_problem(exc)))
         if client is not None:
             with contextlib.suppress(Exception):
                 client.close()
+        self._close_tunnel()
 
     # -- probe -----------------------------------------------------------------------------------
 
@@ -548,9 +723,9 @@ class DockerCheck(Check[DockerData]):
                 raise DockerUnreachable(self._last_problem) from None
             inspected = self._inspect_changed(client, raw)
             new_streams = self._sync_streams(client, raw)
-            if new_streams and not self._primed:
-                # First poll (and `zconsole snapshot`): wait briefly for two samples, so CPU %
-                # is there from the start; later polls never wait.
+            if new_streams and not self._primed and self.first_poll_waits_for_stats:
+                # A single poll has no next refresh to fill CPU % in: wait briefly for two
+                # samples. The console never waits (the list first, stats on later refreshes).
                 self._wait_for_samples(new_streams, started)
             self._primed = True
             containers = tuple(
@@ -716,12 +891,12 @@ class DockerCheck(Check[DockerData]):
         since = int(time.time())
         failures = 0
         while not stop.is_set():
-            api: docker.APIClient | None = None
+            client: docker.DockerClient | None = None
             stream: CancellableStream[Any] | None = None
             try:
-                api = docker.APIClient(base_url=self.url, timeout=max(int(self.timeout), 1))
+                client = self.open_client("events")
                 # The events request itself has no read timeout (a quiet engine is normal).
-                stream = api.events(
+                stream = client.api.events(
                     since=since,
                     decode=True,
                     filters={"type": "container", "event": list(WATCHED_EVENTS)},
@@ -739,9 +914,9 @@ class DockerCheck(Check[DockerData]):
                 self._events_stream = None
                 if stream is not None:
                     release_stream(stream)
-                if api is not None:
+                if client is not None:
                     with contextlib.suppress(Exception):
-                        api.close()
+                        client.close()
             if not stop.is_set():
                 stop.wait(min(2.0 ** max(failures - 1, 0), MAX_BACKOFF_S))
 
@@ -793,6 +968,7 @@ class DockerCheck(Check[DockerData]):
         if client is not None:
             with contextlib.suppress(Exception):
                 client.close()
+        self._close_tunnel()
 
 
 # -- helpers -------------------------------------------------------------------------------------

@@ -1,5 +1,8 @@
 """Container log lines and Engine timestamps: records and pure functions (parse, filter, rate).
 
+Every line parsed here goes through the one redaction function (``checks/secrets.py``) before
+anything shows it, as evidence bundles' log tails do.
+
 No I/O and no docker import here: the fetching (tail and follow, stdout and stderr apart) is in
 ``zconsole.docker_logs``; the screen that shows the lines is ``widgets/container_logs.py``.
 """
@@ -11,13 +14,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from zconsole.checks.secrets import redact
+
 STDOUT = "out"
 STDERR = "err"
 
 
 @dataclass(frozen=True, slots=True)
 class LogLine:
-    """One line a container wrote. ``text`` is outside text: render it through inert()."""
+    """One line a container wrote. ``text`` is outside text: render it through inert().
+
+    Lines made by :func:`parse_line` are already redacted (registered secrets, URL and keyword
+    passwords): a password a container logs never reaches the screen.
+    """
 
     container: str
     #: "out" or "err".
@@ -78,12 +87,16 @@ def split_chunk(container: str, stream: str, pending: str, chunk: str) -> tuple[
 
 
 def parse_line(container: str, stream: str, raw: str) -> LogLine:
-    """A line fetched with ``timestamps=True``: "2026-11-23T14:22:35.04Z message"."""
+    """A line fetched with ``timestamps=True``: "2026-11-23T14:22:35.04Z message", redacted.
+
+    Redacted here, one whole line at a time, so that the tail and the followed lines alike
+    pass through it, and a secret split across two chunks of a stream is still caught.
+    """
     raw = raw.removesuffix("\r")
     ts, sep, text = raw.partition(" ")
     if sep and len(ts) >= 20 and ts[4:5] == "-" and ts[10:11] == "T":
-        return LogLine(container, stream, ts, text)
-    return LogLine(container, stream, "", raw)
+        return LogLine(container, stream, ts, redact(text))
+    return LogLine(container, stream, "", redact(raw))
 
 
 def merge(lines: Iterable[LogLine]) -> list[LogLine]:

@@ -337,10 +337,13 @@ def destroy_redis(server: Redis) -> None:
 
 @dataclass
 class DockerEngine:
-    """A private dockerd (vfs storage, no networking) on its own unix socket."""
+    """A private dockerd (vfs storage, no networking) on its own unix socket (and, if asked, on
+    a loopback TCP port as well)."""
 
     root: Path
     process: subprocess.Popen[bytes] | None = None
+    #: The loopback port it also listens on (``start_docker(tcp=True)``), else None.
+    tcp_port: int | None = None
 
     @property
     def socket_path(self) -> Path:
@@ -349,6 +352,13 @@ class DockerEngine:
     @property
     def url(self) -> str:
         return f"unix://{self.socket_path}"
+
+    @property
+    def tcp_url(self) -> str:
+        """``tcp://127.0.0.1:PORT``: plain HTTP on loopback only (``start_docker(tcp=True)``)."""
+        if self.tcp_port is None:
+            raise RuntimeError("this engine was started without tcp=True")
+        return f"tcp://127.0.0.1:{self.tcp_port}"
 
     def cli(self, *argv: str, input: bytes | None = None, timeout: float = 120) -> str:
         docker = shutil.which("docker") or "docker"
@@ -402,7 +412,9 @@ def busybox_rootfs_tar() -> bytes:
     return buf.getvalue()
 
 
-def start_docker() -> DockerEngine:
+def start_docker(*, tcp: bool = False) -> DockerEngine:
+    """A throwaway engine; ``tcp=True`` also listens on a free loopback port (no TLS: loopback
+    only, for the tcp:// tests)."""
     dockerd = shutil.which("dockerd")
     if dockerd is None or shutil.which("docker") is None:
         unavailable("dockerd/docker not found (Debian: apt-get install docker.io)")
@@ -411,7 +423,11 @@ def start_docker() -> DockerEngine:
     if shutil.which("busybox") is None:
         unavailable("busybox not found (Debian: apt-get install busybox-static)")
     root = _private_dir("zc-docker-")
-    engine = DockerEngine(root=root)
+    engine = DockerEngine(root=root, tcp_port=free_port() if tcp else None)
+    # --tls=false said outright: newer engines otherwise pause 15 s over a plain TCP listener.
+    listen = ["-H", engine.url]
+    if tcp:
+        listen += ["-H", engine.tcp_url, "--tls=false"]
     (root / "data").mkdir()
     (root / "exec").mkdir()
     with (root / "dockerd.log").open("wb") as log:
@@ -428,8 +444,7 @@ def start_docker() -> DockerEngine:
                 str(root / "exec"),
                 "--pidfile",
                 str(root / "docker.pid"),
-                "-H",
-                engine.url,
+                *listen,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

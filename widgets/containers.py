@@ -172,7 +172,7 @@ class ContainersPane(Pane):
         line = Text()
         if data is not None:
             if data.stats_pending:
-                line.append(f"stats pending for {data.stats_pending} new containers\n")
+                line.append(f"CPU and memory pending for {data.stats_pending} containers\n", "dim")
             for event in data.events[-2:]:
                 line.append(f"{event.at[11:19]} ", style="dim")
                 line.append_text(inert(event.text, single_line=True, max_len=100))

@@ -86,8 +86,9 @@ class DockerConfig(_Section, frozen=True):
     error_pattern: str = r"(?i)\b(error|exception|traceback|fatal|panic)\b"
     #: One stats stream per running container up to this many (more show no CPU/memory).
     max_stats_streams: int = 500
-    #: First poll only (and `zconsole snapshot`): seconds to wait for two stats samples so CPU %
-    #: is known; capped at 60 % of the timeout. Later polls never wait.
+    #: `zconsole snapshot` only (one poll is all it gets): seconds to wait for two stats samples
+    #: so CPU % is known; capped at 60 % of the timeout. The console never waits: its list shows
+    #: at once and CPU/memory arrive on the next refresh.
     first_stats_wait: float = 3.0
 
 

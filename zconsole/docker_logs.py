@@ -110,6 +110,9 @@ def follow_stream(
                     stop.wait(1.0)
             finally:
                 release_stream(chunks)
+                if opened is not None:
+                    with contextlib.suppress(ValueError):
+                        opened.remove(chunks)  # a long follow reconnects: keep the list short
         except Exception:  # noqa: BLE001 - read timeout on a quiet container, or it went away
             stop.wait(0.5)
 

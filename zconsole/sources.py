@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from zconsole.checks.base import Check, NotConfigured
 from zconsole.config import Config
@@ -58,6 +59,10 @@ def _host(config: Config) -> Check[Any]:
     from zconsole.checks.host_containers import DockerNames
 
     engine = docker_url(config) if config.docker.enabled else ""
+    if not is_local_engine(engine):
+        # This host's processes cannot belong to a remote engine's containers, and a prune
+        # there frees nothing here: the host pane's Docker links are for a local engine only.
+        engine = ""
     return HostCheck(
         thresholds,
         interval=config.interval_of("host"),
@@ -77,6 +82,16 @@ def _host(config: Config) -> Check[Any]:
             docker_url=engine,
         ),
     )
+
+
+def is_local_engine(url: str) -> bool:
+    """unix:// sockets and tcp:// on a loopback address run on this host; ssh:// does not."""
+    if url.startswith("unix://"):
+        return True
+    if url.startswith("tcp://"):
+        host = urlsplit(url).hostname or ""
+        return host in ("localhost", "::1") or host.startswith("127.")
+    return False
 
 
 def docker_url(config: Config) -> str:
