@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 import threading
 import time
@@ -164,3 +165,33 @@ async def test_collect_all_bounds_every_check_by_its_timeout() -> None:
     assert snaps["count"].status is Status.OK
     # Generous bound: this asserts "bounded", not a speed.
     assert elapsed < 10
+
+
+async def test_first_polls_come_together_then_the_clocks_are_spread() -> None:
+    """First data from every source at once; after that the checks' polls are spread over the
+    interval, so no frame has to draw every pane's new data at the same moment."""
+    interval = 0.8
+    checks = [CountingCheck(f"c{i}", interval=interval) for i in range(4)]
+    seen: dict[str, list[float]] = {c.name: [] for c in checks}
+
+    def listener(result: CheckResult) -> None:
+        seen[result.name].append(time.monotonic())
+
+    scheduler = Scheduler(checks, listener)
+    task = asyncio.create_task(scheduler.run())
+    try:
+        deadline = time.monotonic() + 10
+        while min(len(v) for v in seen.values()) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+        scheduler.close()
+    firsts = sorted(v[0] for v in seen.values())
+    assert firsts[-1] - firsts[0] < interval / 4  # together
+    seconds = sorted(v[1] for v in seen.values())
+    gaps = [b - a for a, b in itertools.pairwise(seconds)]
+    # One share of the interval (0.2 s) apart, give or take the machine's noise.
+    assert all(gap > interval / 4 * 0.5 for gap in gaps), gaps
+    # And each check keeps its own interval afterwards.
+    for times in seen.values():
+        assert times[2] - times[1] >= interval * 0.9

@@ -37,6 +37,8 @@ class _Slot:
         self.last_good_at: float | None = None
         self.wake = asyncio.Event()
         self.latest: CheckResult | None = None
+        #: Added once, to the wait after the first poll (see Scheduler.__init__).
+        self.stagger = 0.0
 
 
 class Scheduler:
@@ -46,6 +48,12 @@ class Scheduler:
         self._slots = {c.name: _Slot(c) for c in checks}
         self._listener = listener
         self._tasks: list[asyncio.Task[None]] = []
+        # Every check polls at once at start (first data as early as possible), then each clock
+        # is shifted by its share of the interval: results arriving together meant one frame
+        # drew every pane's new data, and a key pressed during that frame waited for all of it.
+        count = max(len(self._slots), 1)
+        for i, slot in enumerate(self._slots.values()):
+            slot.stagger = slot.check.interval * i / count
 
     @property
     def checks(self) -> list[Check[Any]]:
@@ -82,13 +90,15 @@ class Scheduler:
         return await self._poll(self._slots[name])
 
     async def _loop(self, slot: _Slot) -> None:
+        extra = slot.stagger
         while True:
             result = await self._poll(slot)
             self._emit(slot, result)
             slot.wake.clear()
             # Armed only now, after the poll finished.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(slot.wake.wait(), timeout=slot.check.interval)
+                await asyncio.wait_for(slot.wake.wait(), timeout=slot.check.interval + extra)
+            extra = 0.0
 
     def _emit(self, slot: _Slot, result: CheckResult) -> None:
         slot.latest = result
