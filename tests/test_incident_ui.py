@@ -19,6 +19,7 @@ from typing import Any
 import psutil
 import pytest
 from rich.text import Text
+from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Static, TextArea
 
 from tests import services
@@ -182,6 +183,29 @@ async def test_check_going_crit_and_recovering_is_written_once(workdir: Path) ->
         ]
 
 
+def capture_terminal_writes(app: ZConsoleApp, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Everything the app writes to its terminal from now on (the driver is still called)."""
+    written: list[str] = []
+    assert app._driver is not None
+    original = app._driver.write
+
+    def capture(data: str) -> None:
+        written.append(data)
+        original(data)
+
+    monkeypatch.setattr(app._driver, "write", capture)
+    return written
+
+
+async def osc52_copied(pilot: Pilot[None], written: list[str]) -> str:
+    """The text of the first OSC 52 clipboard write the app made, decoded."""
+    await wait_until(pilot, lambda: any("\x1b]52;c;" in w for w in written))
+    sequence = next(w for w in written if "\x1b]52;c;" in w)
+    match = re.search(r"\x1b\]52;c;([A-Za-z0-9+/=]+)\x07", sequence)
+    assert match is not None
+    return base64.b64decode(match.group(1)).decode("utf-8")
+
+
 async def test_status_update_is_copied_with_osc52_and_recorded(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -190,23 +214,11 @@ async def test_status_update_is_copied_with_osc52_and_recorded(
     app = ZConsoleApp(make_config(workdir), [], poll=False)
     async with app.run_test(size=SIZE) as pilot:
         await declare(pilot, "API errors", triage="core_broken")
-        written: list[str] = []
-        assert app._driver is not None
-        original = app._driver.write
-
-        def capture(data: str) -> None:
-            written.append(data)
-            original(data)
-
-        monkeypatch.setattr(app._driver, "write", capture)
+        written = capture_terminal_writes(app, monkeypatch)
         await pilot.press("u")
         await pilot.pause()
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: any("\x1b]52;c;" in w for w in written))
-        sequence = next(w for w in written if "\x1b]52;c;" in w)
-        match = re.search(r"\x1b\]52;c;([A-Za-z0-9+/=]+)\x07", sequence)
-        assert match is not None
-        copied = base64.b64decode(match.group(1)).decode("utf-8")
+        copied = await osc52_copied(pilot, written)
         assert copied.startswith("🚨 **INCIDENT DETECTED** 🚨\n")
         assert "**Severity:** P1 - High" in copied and "API errors" in copied
         await wait_until(pilot, lambda: copied in timeline_texts(app))
@@ -642,15 +654,7 @@ async def test_the_edited_status_update_is_what_is_copied_and_recorded(
     app = ZConsoleApp(make_config(workdir), [], poll=False)
     async with app.run_test(size=SIZE) as pilot:
         await declare(pilot, "API errors", triage="core_broken")
-        written: list[str] = []
-        assert app._driver is not None
-        original = app._driver.write
-
-        def capture(data: str) -> None:
-            written.append(data)
-            original(data)
-
-        monkeypatch.setattr(app._driver, "write", capture)
+        written = capture_terminal_writes(app, monkeypatch)
         await pilot.press("u")
         await wait_until(pilot, lambda: isinstance(app.screen, UpdatePreviewScreen))
         preview = app.screen
@@ -664,11 +668,7 @@ async def test_the_edited_status_update_is_what_is_copied_and_recorded(
         edited = preview.text
         assert edited == f"Paged DB team\n{rendered}\n-- alice"
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: any("\x1b]52;c;" in w for w in written))
-        sequence = next(w for w in written if "\x1b]52;c;" in w)
-        match = re.search(r"\x1b\]52;c;([A-Za-z0-9+/=]+)\x07", sequence)
-        assert match is not None
-        assert base64.b64decode(match.group(1)).decode("utf-8") == edited
+        assert await osc52_copied(pilot, written) == edited
         await wait_until(pilot, lambda: edited in timeline_texts(app))
         assert rendered not in timeline_texts(app)
         assert selected(timeline(app)).kind == "update"
