@@ -571,7 +571,13 @@ class DockerCheck(Check[DockerData]):
     title = "Containers"
 
     def __init__(
-        self, config: DockerConfig, url: str, *, interval: float = 2.0, timeout: float = 5.0
+        self,
+        config: DockerConfig,
+        url: str,
+        *,
+        interval: float = 2.0,
+        timeout: float = 5.0,
+        first_poll_waits_for_stats: bool = False,
     ) -> None:
         super().__init__(interval=interval, timeout=timeout)
         self.config = config
@@ -600,7 +606,7 @@ class DockerCheck(Check[DockerData]):
         #: Wait up to ``config.first_stats_wait`` on the first poll for two stats samples, so
         #: CPU % is in it. Only for a single poll (``zconsole snapshot``): the console shows the
         #: list at once and fills CPU and memory in on the next refreshes ("stats pending").
-        self.first_poll_waits_for_stats = False
+        self.first_poll_waits_for_stats = first_poll_waits_for_stats
         #: The newest data (mitigations read it, e.g. the members of a Compose service).
         self.last_data: DockerData | None = None
 

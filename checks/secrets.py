@@ -25,10 +25,12 @@ _URL_PASSWORD = re.compile(
     r"(?<=[a-zA-Z0-9+.-])(?P<head>://[^:/?#@\s]*:)"
     r"(?P<pw>[^\s/\"']+)(?=@[^@\s/?#\"']*(?:[/?#\s\"']|$))"
 )
+#: The names a secret goes by in keyword syntax (lower case).
+_KEYWORDS = ("password", "passwd", "pwd", "requirepass", "token", "secret")
 # libpq keyword form and friends: password=secret, password='se cret'
 _KEYWORD_PASSWORD = re.compile(
     # Also as the tail of a longer name: access_token=, client_secret=, X-Auth-Token:.
-    r"(?P<head>(?:\b|(?<=[_-]))(?:password|passwd|pwd|requirepass|token|secret)\s*[=:]\s*)"
+    rf"(?P<head>(?:\b|(?<=[_-]))(?:{'|'.join(_KEYWORDS)})\s*[=:]\s*)"
     # An unquoted value stops at a quote: redacting serialised JSON must not eat its closing one.
     r"(?P<pw>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s,;&'\"]+)",
     re.IGNORECASE,
@@ -43,8 +45,6 @@ _SQL_PASSWORD = re.compile(
     r"|\$(?P<tag>[A-Za-z_]\w*|)\$.*?(?:\$(?P=tag)\$|(?=\n)|\Z))",
     re.IGNORECASE,
 )
-#: The words the keyword and SQL patterns need (casefolded): text without any skips both.
-_KEYWORDS = ("password", "passwd", "pwd", "requirepass", "token", "secret")
 # A secret shorter than this is too likely to match ordinary text to be replaced blindly.
 _MIN_SECRET_LEN = 3
 
@@ -69,7 +69,7 @@ def redact(text: str) -> str:
     if "://" in text:
         text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
     low = text.casefold()
-    if any(word in low for word in _KEYWORDS):
+    if any(word in low for word in _KEYWORDS):  # text with none of them skips both patterns
         text = _KEYWORD_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
         if "password" in low:
             text = _SQL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)

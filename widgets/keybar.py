@@ -17,7 +17,7 @@ from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
-from zconsole.widgets.quiet import content_key
+from zconsole.widgets.quiet import changed, content_key
 
 
 class KeyBar(Widget):
@@ -48,11 +48,10 @@ class KeyBar(Widget):
         #: (first cell, end cell, key) of each key in ``keys``, and the palette's key.
         self._hits: list[tuple[int, int, str]] = []
         self._palette_key = ""
-        self._shown_key: object = None
 
     @property
     def content(self) -> str:
-        """The keys as plain text (tests, and the pin of a screen)."""
+        """The keys as plain text."""
         return f"{self.keys.plain}{self.palette.plain}"
 
     def on_mount(self) -> None:
@@ -88,11 +87,10 @@ class KeyBar(Widget):
             keys.append(f" {self.app.get_key_display(binding)} ", style=key_style + off)
             keys.append(f"{binding.description} ", style=description_style + off)
             hits.append((start, keys.cell_len, binding.key))
-        shown = (content_key(keys), content_key(palette))
         self._hits = hits
         self._palette_key = palette_key
-        if shown != self._shown_key:  # focus moved, same keys: nothing to draw
-            self._shown_key = shown
+        # The focus moved but the keys are the same: nothing to draw.
+        if changed(self, "keys", (content_key(keys), content_key(palette))):
             self.keys = keys
             self.palette = palette
             self.refresh()

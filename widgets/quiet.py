@@ -41,7 +41,8 @@ def content_key(content: object) -> Hashable:
     return ("object", id(content))  # anything else: always new
 
 
-def _changed(widget: Widget, slot: str, key: Hashable) -> bool:
+def changed(widget: Widget, slot: str, key: Hashable) -> bool:
+    """Remember ``key`` as what ``widget`` shows in ``slot``; True if it differs from before."""
     seen = _shown.setdefault(widget, {})
     if slot in seen and seen[slot] == key:
         return False
@@ -51,19 +52,19 @@ def _changed(widget: Widget, slot: str, key: Hashable) -> bool:
 
 def show(static: Static, content: Text | str) -> bool:
     """``static.update(content)`` unless it already shows exactly that. True if it changed."""
-    if not _changed(static, "content", content_key(content)):
+    if not changed(static, "content", content_key(content)):
         return False
     static.update(content)
     return True
 
 
 def set_border_title(widget: Widget, title: Text | str | None) -> None:
-    if _changed(widget, "border_title", content_key(title)):
+    if changed(widget, "border_title", content_key(title)):
         widget.border_title = title
 
 
 def set_border_subtitle(widget: Widget, subtitle: Text | str | None) -> None:
-    if _changed(widget, "border_subtitle", content_key(subtitle)):
+    if changed(widget, "border_subtitle", content_key(subtitle)):
         widget.border_subtitle = subtitle
 
 
@@ -87,14 +88,14 @@ def fill_table(
     """
     if keys is not None and len(keys) != len(rows):
         raise ValueError("one key per row")
-    new = [tuple(content_key(c) for c in row) for row in rows]
+    new = tuple(tuple(content_key(c) for c in row) for row in rows)
     new_keys = tuple(keys) if keys is not None else None
     seen = _shown.setdefault(table, {})
     old = seen.get("rows")
     old_keys = seen.get("keys")
-    seen["rows"] = tuple(new)
+    seen["rows"] = new
     seen["keys"] = new_keys
-    if old == tuple(new) and old_keys == new_keys and table.row_count == len(rows):
+    if old == new and old_keys == new_keys and table.row_count == len(rows):
         return False
     if (
         isinstance(old, tuple)

@@ -25,10 +25,6 @@ from zconsole.widgets.quiet import content_key
 #: Rendered cells kept per table by content: what a war-room screen shows of one table (40 rows
 #: of 12 columns), focused and unfocused.
 CELL_CACHE_SIZE = 1000
-#: DataTable's own caches are keyed by its change counter, so after a refresh their old entries
-#: are never hit again; at its default sizes (10 000 cells, 1 000 rows and lines) they only
-#: hold memory, several MiB per table over a minute of refreshes. A screenful is enough.
-COUNTER_CACHE_SIZE = 120
 
 
 class Table(DataTable[Any]):

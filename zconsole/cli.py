@@ -137,12 +137,7 @@ def collect_snapshot(config: Config) -> dict[str, Any]:
     from zconsole.scheduler import collect_all
     from zconsole.sources import build_checks
 
-    checks = build_checks(config)
-    for check in checks:
-        # One poll is all a snapshot gets: let the containers' first poll wait for the stats
-        # samples (CPU %, memory) the console instead fills in on its next refresh.
-        if hasattr(check, "first_poll_waits_for_stats"):
-            check.first_poll_waits_for_stats = True
+    checks = build_checks(config, single_poll=True)
     snapshots: dict[str, Snapshot[Any]] = asyncio.run(collect_all(checks))
     configured = [s.status for s in snapshots.values() if s.configured]
     return {

@@ -34,9 +34,19 @@ def not_configured(name: str) -> NotConfigured:
     return NotConfigured(name, TITLES[name], HINTS[name])
 
 
-def build_checks(config: Config) -> list[Check[Any]]:
-    """The checks in pane order; every source is present, configured or not."""
-    return [_host(config), _docker(config), _postgres(config), _redis(config), _http(config)]
+def build_checks(config: Config, *, single_poll: bool = False) -> list[Check[Any]]:
+    """The checks in pane order; every source is present, configured or not.
+
+    ``single_poll``: for `zconsole snapshot`, which gets one poll and no next refresh to fill in
+    what a first poll cannot know yet (the containers' CPU and memory need two stats samples).
+    """
+    return [
+        _host(config),
+        _docker(config, single_poll=single_poll),
+        _postgres(config),
+        _redis(config),
+        _http(config),
+    ]
 
 
 def _host(config: Config) -> Check[Any]:
@@ -103,7 +113,7 @@ def docker_url(config: Config) -> str:
     return ""
 
 
-def _docker(config: Config) -> Check[Any]:
+def _docker(config: Config, *, single_poll: bool) -> Check[Any]:
     url = docker_url(config)
     if not config.docker.enabled or not url:
         return not_configured("docker")
@@ -114,6 +124,7 @@ def _docker(config: Config) -> Check[Any]:
         url,
         interval=config.interval_of("docker"),
         timeout=config.timeout_of("docker"),
+        first_poll_waits_for_stats=single_poll,
     )
 
 
