@@ -93,9 +93,9 @@ def _ms(seconds: float) -> str:
 
 def bench(url: str, containers: int, runs: int, interval: float) -> bool:
     from zconsole.checks.docker import DockerCheck
-    from zconsole.config import DockerConfig
+    from zconsole.checks.docker_settings import DockerSettings
 
-    check = DockerCheck(DockerConfig(), url, interval=interval, timeout=5.0)
+    check = DockerCheck(DockerSettings(), url, interval=interval, timeout=5.0)
     try:
         started, cpu_started = time.perf_counter(), time.process_time()
         first = check.collect()
@@ -203,11 +203,11 @@ def crash_latency(url: str, crashes: int) -> bool:
     """Kill ``crashes`` running containers one by one, and let as many exit by themselves."""
     from zconsole.checks.docker import DockerCheck
     from zconsole.checks.docker_logs import parse_engine_time
-    from zconsole.config import DockerConfig
+    from zconsole.checks.docker_settings import DockerSettings
 
     client = docker.DockerClient(base_url=url, timeout=60)
     seen = _Crashes()
-    check = DockerCheck(DockerConfig(), url, timeout=5.0)
+    check = DockerCheck(DockerSettings(), url, timeout=5.0)
     check.on_event = seen
     figures: dict[str, list[float]] = {
         "kill → event": [],

@@ -44,7 +44,7 @@ def build_tree(root: Path) -> None:
 
 def bench_scan(repeats: int = 5) -> tuple[float, float, int]:
     """(median wall s, median CPU s, files) of a full scan of the 100 000-file tree."""
-    from zconsole.disk_scan import scan
+    from zconsole.checks.disk_scan import scan
 
     root = Path(tempfile.mkdtemp(prefix="zc-bench-scan-"))
     try:
@@ -66,8 +66,9 @@ def bench_scan(repeats: int = 5) -> tuple[float, float, int]:
 def bench_refresh(polls: int = 20) -> tuple[float, float, int, int]:
     """(median CPU ms, median wall ms, processes, disks) of one host poll after warm-up."""
     from zconsole.checks.host import HostCheck
+    from zconsole.checks.host_settings import HostSettings
 
-    check = HostCheck(top_n=8)
+    check = HostCheck(HostSettings(top_processes=8))
     check.collect()  # the first poll creates the Process objects; steady state is what matters
     time.sleep(0.2)
     cpus: list[float] = []

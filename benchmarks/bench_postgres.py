@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     from tests import services
     from tests.test_postgres_workload import Workload, create_database
     from zconsole.checks.postgres import PostgresCheck, PostgresData
-    from zconsole.config import PostgresConfig
+    from zconsole.checks.postgres_settings import PostgresSettings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=15, help="refreshes measured (median)")
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{args.connections} connections ready in {time.monotonic() - started:.1f} s: {shape}"
         )
-        check = PostgresCheck(PostgresConfig(), url, timeout=10)
+        check = PostgresCheck(PostgresSettings(), url, timeout=10)
         for _ in range(3):  # warm up: connect, file cache, first database-size scan
             check.collect()
         collect_ms: list[float] = []

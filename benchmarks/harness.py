@@ -458,7 +458,7 @@ def write_config(
 def load_checks(workdir: Path) -> dict[str, Any]:
     """The checks zconsole would build from workdir/zconsole.toml, by name."""
     from zconsole.config import load_config
-    from zconsole.sources import build_checks
+    from zconsole.registry import build_checks
 
     config = load_config(config_path=workdir / "zconsole.toml", env={})
     return {c.name: c for c in build_checks(config)}

@@ -146,10 +146,9 @@ class Check(ABC, Generic[D]):
     locking.
     """
 
-    #: Stable machine name: the key in snapshot JSON and config ("host", "docker", ...).
+    #: Stable machine name: the key in snapshot JSON and config ("host", "docker", ...), the
+    #: name of its entry in ``zconsole/registry.py``.
     name: str = ""
-    #: Pane title.
-    title: str = ""
 
     def __init__(self, *, interval: float = 2.0, timeout: float = 5.0) -> None:
         self.interval = interval
@@ -207,10 +206,9 @@ def describe_error(exc: BaseException) -> str:
 class NotConfigured(Check[None]):
     """A source the user has not set up. Not an error: the pane says how to set it up."""
 
-    def __init__(self, name: str, title: str, hint: str) -> None:
+    def __init__(self, name: str, hint: str) -> None:
         super().__init__(interval=3600.0, timeout=1.0)
         self.name = name
-        self.title = title
         self.hint = hint
 
     def probe(self) -> tuple[Status, str, None]:

@@ -52,8 +52,8 @@ from docker.types import CancellableStream
 
 from zconsole.checks.base import Check, Status, now_utc, worst
 from zconsole.checks.docker_logs import parse_engine_time
+from zconsole.checks.docker_settings import DockerSettings
 from zconsole.checks.secrets import redact
-from zconsole.config import DockerConfig
 
 #: Engine events that change what the pane shows.
 WATCHED_EVENTS = (
@@ -568,11 +568,10 @@ class DockerCheck(Check[DockerData]):
     """Containers of one Docker Engine."""
 
     name = "docker"
-    title = "Containers"
 
     def __init__(
         self,
-        config: DockerConfig,
+        settings: DockerSettings,
         url: str,
         *,
         interval: float = 2.0,
@@ -580,7 +579,7 @@ class DockerCheck(Check[DockerData]):
         first_poll_waits_for_stats: bool = False,
     ) -> None:
         super().__init__(interval=interval, timeout=timeout)
-        self.config = config
+        self.settings = settings
         self.url = url
         #: Called from the events thread for every container event (the app: "poll now").
         self.on_event: EventCallback | None = None
@@ -603,7 +602,7 @@ class DockerCheck(Check[DockerData]):
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="docker-inspect")
         self._primed = False
         self._tunnel: SshTunnel | None = None
-        #: Wait up to ``config.first_stats_wait`` on the first poll for two stats samples, so
+        #: Wait up to ``settings.first_stats_wait`` on the first poll for two stats samples, so
         #: CPU % is in it. Only for a single poll (``zconsole snapshot``): the console shows the
         #: list at once and fills CPU and memory in on the next refreshes ("stats pending").
         self.first_poll_waits_for_stats = first_poll_waits_for_stats
@@ -676,7 +675,7 @@ class DockerCheck(Check[DockerData]):
         ssh:// goes through the check's tunnel; the events thread never starts one of its own
         (the poll does, when it reconnects), so while the tunnel is down this raises.
         """
-        pool = self.config.max_stats_streams + 16 if purpose == "poll" else 2
+        pool = self.settings.max_stats_streams + 16 if purpose == "poll" else 2
         return make_client(self.url, self.timeout, pool, tunnel=self._tunnel)
 
     def _tunnel_problem(self, exc: BaseException) -> BaseException:
@@ -799,14 +798,14 @@ class DockerCheck(Check[DockerData]):
             if stream is not None and stream.done.is_set():
                 del self._streams[cid]  # ended (engine restart, container restarted): reopen
                 stream = None
-            if stream is None and len(self._streams) < self.config.max_stats_streams:
+            if stream is None and len(self._streams) < self.settings.max_stats_streams:
                 self._streams[cid] = _StatsStream(client.api, cid)
                 started.append(cid)
         return started
 
     def _wait_for_samples(self, ids: list[str], started: float) -> None:
         deadline = min(
-            time.monotonic() + self.config.first_stats_wait, started + self.timeout * 0.6
+            time.monotonic() + self.settings.first_stats_wait, started + self.timeout * 0.6
         )
         while time.monotonic() < deadline:
             streams = [self._streams[i] for i in ids if i in self._streams]

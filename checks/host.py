@@ -29,15 +29,15 @@ from zconsole.checks.host_mounts import (
     real_mounts,
 )
 from zconsole.checks.host_procs import ContainerResolver, ProcessInfo, ProcessSampler
+from zconsole.checks.host_settings import HostSettings
 
 __all__ = [
     "Disk",
     "DiskIO",
-    "HostActionSettings",
     "HostCheck",
     "HostData",
     "HostHistory",
-    "HostThresholds",
+    "HostSettings",
     "Memory",
     "Pressure",
     "ProcessInfo",
@@ -45,31 +45,9 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class HostThresholds:
-    cpu_warn: float = 80.0
-    cpu_crit: float = 95.0
-    memory_warn: float = 85.0
-    memory_crit: float = 95.0
-    swap_warn: float = 50.0
-    swap_crit: float = 90.0
-    disk_warn: float = 80.0
-    disk_crit: float = 90.0
-    load_warn_per_core: float = 1.5
-    load_crit_per_core: float = 3.0
-    #: A growing disk that will be full sooner than this is WARN / CRIT whatever its percent.
-    full_eta_warn_s: float = 6 * 3600.0
-    full_eta_crit_s: float = 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class HostActionSettings:
-    """What the host mitigations may touch (from [host] and [docker] config)."""
-
-    log_globs: tuple[str, ...] = ()
-    log_max_age_days: int = 7
-    journal_max_age_days: int = 1
-    docker_url: str = ""
+#: A growing disk that will be full sooner than this is WARN / CRIT whatever its percent.
+FULL_ETA_WARN_S = 6 * 3600.0
+FULL_ETA_CRIT_S = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,37 +210,28 @@ class HostCheck(Check[HostData]):
     """CPU, load, memory, pressure, OOM kills, disks and top processes of this machine."""
 
     name = "host"
-    title = "Host"
 
     def __init__(
         self,
-        thresholds: HostThresholds | None = None,
+        settings: HostSettings | None = None,
         *,
         interval: float = 2.0,
         timeout: float = 5.0,
-        include_tmpfs: bool = False,
-        include_mounts: Iterable[str] = (),
-        exclude_mounts: Iterable[str] = (),
-        mount_timeout: float = 1.0,
-        growth_window_s: float = 600.0,
         history_s: float = 600.0,
-        top_n: int = 8,
         container_name: ContainerResolver | None = None,
+        docker_url: str = "",
         statvfs: Statvfs = os.statvfs,
         mounts: Callable[[], list[MountEntry]] = read_mounts,
         clock: Callable[[], float] = time.monotonic,
-        actions: HostActionSettings | None = None,
     ) -> None:
         super().__init__(interval=interval, timeout=timeout)
-        self.thresholds = thresholds or HostThresholds()
-        self.include_tmpfs = include_tmpfs
-        self.include_mounts = tuple(include_mounts)
-        self.exclude_mounts = tuple(exclude_mounts)
-        self.mount_timeout = mount_timeout
-        self.growth_window_s = growth_window_s
+        self.settings = settings or HostSettings()
         self.history_s = history_s
-        self.actions = actions or HostActionSettings()
-        self.processes = ProcessSampler(top_n=top_n, container_name=container_name)
+        #: The local engine the host mitigations (Docker prune) talk to; "" for none.
+        self.docker_url = docker_url
+        self.processes = ProcessSampler(
+            top_n=self.settings.top_processes, container_name=container_name
+        )
         self._mounts = mounts
         self._clock = clock
         self._pool = StatPool(statvfs)
@@ -281,7 +250,7 @@ class HostCheck(Check[HostData]):
     # -- probe --------------------------------------------------------------------------------
 
     def probe(self) -> tuple[Status, str, HostData]:
-        t = self.thresholds
+        t = self.settings
         if not self.processes.primed:
             # Per-process CPU is a delta too: without a first sample a one-shot `snapshot` would
             # show every process at 0 %. Taken here, in the check's thread, not at startup.
@@ -362,14 +331,14 @@ class HostCheck(Check[HostData]):
     # -- disks --------------------------------------------------------------------------------
 
     def _disks(self, now: float, io: dict[str, DiskIO]) -> list[Disk]:
-        t = self.thresholds
+        t = self.settings
         entries = real_mounts(
             self._mounts(),
-            include_tmpfs=self.include_tmpfs,
-            include=self.include_mounts,
-            exclude=self.exclude_mounts,
+            include_tmpfs=self.settings.include_tmpfs,
+            include=tuple(self.settings.include_mounts),
+            exclude=tuple(self.settings.exclude_mounts),
         )
-        stats = self._pool.stat_all((e.mount for e in entries), self.mount_timeout)
+        stats = self._pool.stat_all((e.mount for e in entries), self.settings.mount_timeout)
         out: list[Disk] = []
         mono = time.monotonic()
         for entry in entries:
@@ -411,7 +380,7 @@ class HostCheck(Check[HostData]):
             self._last_usage[entry.mount] = (total, used, percent, inodes)
             growth = self._growth.get(entry.mount)
             if growth is None:
-                growth = self._growth[entry.mount] = Growth(self.growth_window_s)
+                growth = self._growth[entry.mount] = Growth(self.settings.growth_window_s)
             growth.add(now, used)
             rate = growth.rate()
             eta = growth.full_eta(result.f_bavail * result.f_frsize)
@@ -419,7 +388,7 @@ class HostCheck(Check[HostData]):
                 [
                     grade(percent, t.disk_warn, t.disk_crit),
                     grade(inodes or 0.0, t.disk_warn, t.disk_crit),
-                    _eta_grade(eta, t),
+                    _eta_grade(eta),
                 ]
             )
             out.append(
@@ -533,12 +502,12 @@ class HostCheck(Check[HostData]):
                 closer()
 
 
-def _eta_grade(eta: float | None, t: HostThresholds) -> Status:
+def _eta_grade(eta: float | None) -> Status:
     if eta is None:
         return Status.OK
-    if eta <= t.full_eta_crit_s:
+    if eta <= FULL_ETA_CRIT_S:
         return Status.CRIT
-    if eta <= t.full_eta_warn_s:
+    if eta <= FULL_ETA_WARN_S:
         return Status.WARN
     return Status.OK
 

@@ -22,12 +22,11 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from zconsole import __version__
 from zconsole.checks.base import Check, Status, describe_error, worst
+from zconsole.checks.http_settings import EndpointSettings, HttpSettings
 from zconsole.checks.http_urls import display_url, register_endpoint_secrets
 from zconsole.checks.secrets import redact
 from zconsole.checks.tls import CertInfo, fetch_peer_cert, parse_der, peer_cert_der
-from zconsole.config import EndpointConfig, HttpConfig
 
 #: Enough of a body to find the expected text in a health page; more is never read.
 BODY_LIMIT = 1 << 20
@@ -113,7 +112,7 @@ _PHASES = {
 class _Slot:
     """Per-endpoint state between polls: its client and its request in flight."""
 
-    endpoint: EndpointConfig
+    endpoint: EndpointSettings
     client: httpx.Client | None = None
     future: Future[EndpointResult] | None = None
     progress: _Progress = field(default_factory=_Progress)
@@ -124,14 +123,22 @@ class HttpCheck(Check[HttpData]):
     """Status, latency, body text, redirects and certificate of each configured endpoint."""
 
     name = "http"
-    title = "HTTP & TLS"
 
-    def __init__(self, config: HttpConfig, *, interval: float = 2.0, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        settings: HttpSettings,
+        *,
+        interval: float = 2.0,
+        timeout: float = 5.0,
+        user_agent: str = "zconsole health-check",
+    ) -> None:
         super().__init__(interval=interval, timeout=timeout)
-        self.config = config
-        for endpoint in config.endpoints:
+        self.settings = settings
+        #: Sent with every request, so the endpoint's access log names the console.
+        self.user_agent = user_agent
+        for endpoint in settings.endpoints:
             register_endpoint_secrets(endpoint)
-        self._slots = [_Slot(endpoint) for endpoint in config.endpoints]
+        self._slots = [_Slot(endpoint) for endpoint in settings.endpoints]
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, len(self._slots)), thread_name_prefix="http-endpoint"
         )
@@ -142,7 +149,7 @@ class HttpCheck(Check[HttpData]):
         margin = min(1.0, max(0.3, 0.15 * self.timeout))
         return max(0.1, self.timeout - margin)
 
-    def effective_timeout(self, endpoint: EndpointConfig) -> float:
+    def effective_timeout(self, endpoint: EndpointSettings) -> float:
         return round(max(0.05, min(endpoint.timeout, self.budget - _GRACE)), 2)
 
     def probe(self) -> tuple[Status, str, HttpData]:
@@ -178,7 +185,7 @@ class HttpCheck(Check[HttpData]):
                 follow_redirects=endpoint.follow_redirects,
                 # A fresh connection each poll, as curl makes: see the module docstring.
                 limits=httpx.Limits(max_keepalive_connections=0),
-                headers={"User-Agent": f"zconsole/{__version__} health-check", **endpoint.headers},
+                headers={"User-Agent": self.user_agent, **endpoint.headers},
             )
         return slot.client
 
@@ -244,7 +251,7 @@ class HttpCheck(Check[HttpData]):
         )
 
     def _cert(
-        self, endpoint: EndpointConfig, der: bytes | None, verify_error: str | None
+        self, endpoint: EndpointSettings, der: bytes | None, verify_error: str | None
     ) -> tuple[CertInfo | None, bool | None]:
         if der is None:
             return None, None
@@ -257,7 +264,7 @@ class HttpCheck(Check[HttpData]):
         return cert, True if endpoint.verify else None
 
     def _failure_result(
-        self, endpoint: EndpointConfig, progress: _Progress, exc: Exception, timeout: float
+        self, endpoint: EndpointSettings, progress: _Progress, exc: Exception, timeout: float
     ) -> EndpointResult:
         kind, message = _classify(exc)
         der = progress.tls_der
@@ -278,7 +285,7 @@ class HttpCheck(Check[HttpData]):
         )
 
     def _timeout_result(
-        self, endpoint: EndpointConfig, phase: str, stuck_for: float | None = None
+        self, endpoint: EndpointSettings, phase: str, stuck_for: float | None = None
     ) -> EndpointResult:
         """A timeout, named by the phase it happened in (connect, TLS handshake, response)."""
         t = f"{self.effective_timeout(endpoint):g} s"
@@ -307,7 +314,7 @@ class HttpCheck(Check[HttpData]):
 
     def _result(
         self,
-        endpoint: EndpointConfig,
+        endpoint: EndpointSettings,
         *,
         status_code: int | None,
         latency_ms: float | None,
@@ -320,7 +327,7 @@ class HttpCheck(Check[HttpData]):
         redirected_to: str | None = None,
         redirects: int = 0,
     ) -> EndpointResult:
-        cfg = self.config
+        cfg = self.settings
         days = None if cert is None else round(cert.days_left(), 2)
         cert_status: Status | None = None
         if days is not None:
@@ -372,7 +379,7 @@ _GRACE = 0.25
 
 
 def _judge(
-    endpoint: EndpointConfig, code: int, text: str, redirected_to: str | None
+    endpoint: EndpointSettings, code: int, text: str, redirected_to: str | None
 ) -> tuple[str | None, str]:
     """(error kind, reason) for an answered request; kind None means as expected."""
     if endpoint.expect_status is not None:

@@ -1,7 +1,7 @@
 """Credentials in HTTP endpoint config: found, registered with the one redactor, masked in URLs.
 
-Kept apart from the check (no httpx import) because config loading registers them too, and the
-widgets, which import config, must never pull in an HTTP client.
+Kept apart from the check (no httpx import) because config loading registers them too and must
+not pay for an HTTP client.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
+from zconsole.checks.http_settings import EndpointSettings
 from zconsole.checks.secrets import MASK, redact, register_secret
-from zconsole.config import EndpointConfig
 
 #: Query parameters whose values are credentials (?token=, ?api_key=, ?sig= ...).
 _SECRET_PARAM = re.compile(r"(?i)pass|pwd|secret|token|key|auth|sig|session|credential|code")
@@ -42,7 +42,7 @@ def url_secrets(url: str) -> list[str]:
     return [s for s in dict.fromkeys(found) if s]
 
 
-def register_endpoint_secrets(endpoint: EndpointConfig) -> None:
+def register_endpoint_secrets(endpoint: EndpointSettings) -> None:
     """Register every credential of an endpoint (URL and headers) with the one redactor."""
     for secret in url_secrets(endpoint.url):
         register_secret(secret)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import re
 import threading
 import time
@@ -30,8 +29,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 from zconsole.checks.base import Check, Status, grade, worst
+from zconsole.checks.postgres_settings import PostgresSettings
 from zconsole.checks.secrets import redact
-from zconsole.config import PostgresConfig
 
 SQL_DIR = Path(__file__).parent / "sql"
 
@@ -286,15 +285,14 @@ class PostgresError(Exception):
 
 class PostgresCheck(Check[PostgresData]):
     name = "postgres"
-    title = "postgres"
 
     def __init__(
-        self, config: PostgresConfig, dsn: str, *, interval: float = 2.0, timeout: float = 5.0
+        self, settings: PostgresSettings, dsn: str, *, interval: float = 2.0, timeout: float = 5.0
     ) -> None:
         super().__init__(interval=interval, timeout=timeout)
-        self.config = config
-        # libpq does not know SQLAlchemy's "postgresql+psycopg2://" spelling.
-        self.dsn = re.sub(r"^postgres(?:ql)?\+[a-z0-9_]+://", "postgresql://", dsn)
+        self.settings = settings
+        #: The connection string as config resolved it (see checks/postgres_settings.py).
+        self.dsn = dsn
         #: libpq's connect_timeout (whole seconds, at least 2), inside the scheduler's timeout.
         self.connect_timeout = max(2, min(10, int(timeout * 0.8)))
         self._lock = threading.RLock()
@@ -328,8 +326,8 @@ class PostgresCheck(Check[PostgresData]):
             params = psycopg.conninfo.conninfo_to_dict(self.dsn)
         except psycopg.ProgrammingError:
             return "PostgreSQL"
-        host = str(params.get("host") or os.environ.get("PGHOST") or "") or "local socket"
-        port = params.get("port") or os.environ.get("PGPORT")
+        host = str(params.get("host") or "") or "local socket"
+        port = params.get("port")
         return f"{host}:{port}" if port else host
 
     def evidence(self, selected: object | None = None) -> dict[str, str]:
@@ -369,7 +367,7 @@ class PostgresCheck(Check[PostgresData]):
                 connect_timeout=self.connect_timeout,
                 application_name=APPLICATION_NAME,
                 autocommit=True,
-                options=f"-c statement_timeout={int(self.config.statement_timeout_ms)}",
+                options=f"-c statement_timeout={int(self.settings.statement_timeout_ms)}",
             )
         except psycopg.Error as exc:
             self._failed(exc)
@@ -457,7 +455,7 @@ class PostgresCheck(Check[PostgresData]):
                     for s in client
                     if s.state not in (None, "idle")
                     and s.duration_s is not None
-                    and s.duration_s >= self.config.long_query_s
+                    and s.duration_s >= self.settings.long_query_s
                 ),
                 key=lambda s: s.duration_s or 0.0,
                 reverse=True,
@@ -503,7 +501,7 @@ class PostgresCheck(Check[PostgresData]):
             privileges="superuser" if superuser else "pg_monitor" if monitor else "limited",
             limitations=tuple(limitations),
             hidden_sessions=hidden,
-            long_query_s=self.config.long_query_s,
+            long_query_s=self.settings.long_query_s,
             dump=self.dump,
         )
 
@@ -526,7 +524,7 @@ class PostgresCheck(Check[PostgresData]):
             max_connections=max_connections,
             reserved=reserved,
             status=grade(
-                percent, self.config.connections_warn_pct, self.config.connections_crit_pct
+                percent, self.settings.connections_warn_pct, self.settings.connections_crit_pct
             ),
         )
 
@@ -563,7 +561,7 @@ class PostgresCheck(Check[PostgresData]):
         for order in ("mean_ms", "total_ms"):
             try:
                 rows = self._rows(
-                    conn, template.replace("{order}", order), {"top": self.config.statements_top}
+                    conn, template.replace("{order}", order), {"top": self.settings.statements_top}
                 )
             except PostgresError as exc:
                 if self._conn is None:  # the connection itself went away
@@ -832,7 +830,7 @@ def explain(exc: BaseException, where: str, check: PostgresCheck | None = None) 
     elif "no password supplied" in low:
         line = f"{where}: the server asks for a password and none was given"
     elif "statement timeout" in low:
-        ms = check.config.statement_timeout_ms if check is not None else "?"
+        ms = check.settings.statement_timeout_ms if check is not None else "?"
         line = f"{where}: a console query took longer than statement_timeout ({ms} ms)"
     elif any(
         s in low

@@ -25,8 +25,8 @@ from redis.retry import Retry
 
 from zconsole.checks.base import Check, Status, grade, worst
 from zconsole.checks.redis_queues import QueueInfo, RateWindow, collect_queues
+from zconsole.checks.redis_settings import RedisSettings
 from zconsole.checks.secrets import password_of_url, redact, register_secret
-from zconsole.config import RedisConfig
 
 #: Seconds to wait before reconnecting after the n-th failure in a row: 1, 2, 4 ... 30.
 BACKOFF_BASE_S = 1.0
@@ -324,19 +324,18 @@ class RedisCheck(Check[RedisData]):
     """Health, slowlog and queue depths of one Redis server."""
 
     name = "redis"
-    title = "Redis & queues"
 
     def __init__(
         self,
-        config: RedisConfig,
+        settings: RedisSettings,
         *,
         interval: float = 2.0,
         timeout: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(interval=interval, timeout=timeout)
-        self.config = config
-        self.url = config.url
+        self.settings = settings
+        self.url = settings.url
         register_url_secret(self.url)
         self.target = parse_target(self.url)
         self.clock = clock
@@ -344,7 +343,7 @@ class RedisCheck(Check[RedisData]):
         self._failures = 0
         self._retry_at = 0.0
         self._last_error = ""
-        self._rates = RateWindow(config.rate_window_s)
+        self._rates = RateWindow(settings.rate_window_s)
         self._prev: tuple[float, dict[str, Any], int, int] | None = None
         #: The newest good data (for a FLUSHDB preview asked for from a menu, not the pane).
         self.last_data: RedisData | None = None
@@ -414,18 +413,18 @@ class RedisCheck(Check[RedisData]):
         ping_ms = (time.perf_counter() - started) * 1000
         info: dict[str, Any] = client.info()
         try:
-            slowlog = _slowlog(client.slowlog_get(self.config.slowlog_top))
+            slowlog = _slowlog(client.slowlog_get(self.settings.slowlog_top))
         except rex.ResponseError:  # an ACL user without +slowlog still gets the rest
             slowlog = ()
         persistence, rdb_file = read_persistence(client)
         scan = collect_queues(
             client,
-            celery=self.config.celery_queues,
-            lists=self.config.lists,
-            streams=self.config.streams,
-            discover_rq=self.config.discover_rq,
-            warn=self.config.queue_warn,
-            crit=self.config.queue_crit,
+            celery=self.settings.celery_queues,
+            lists=self.settings.lists,
+            streams=self.settings.streams,
+            discover_rq=self.settings.discover_rq,
+            warn=self.settings.queue_warn,
+            crit=self.settings.queue_crit,
             rates=self._rates,
             now=now,
         )
@@ -482,7 +481,7 @@ class RedisCheck(Check[RedisData]):
         )
 
     def _grade(self, data: RedisData) -> tuple[Status, str, RedisData]:
-        cfg = self.config
+        cfg = self.settings
         memory_status = (
             grade(data.memory_pct, cfg.memory_warn_pct, cfg.memory_crit_pct)
             if data.memory_pct is not None

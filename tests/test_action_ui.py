@@ -31,7 +31,7 @@ from zconsole.checks.base import Check, CheckResult, Snapshot, Status, now_utc
 from zconsole.checks.postgres import PostgresCheck
 from zconsole.config import Config, GeneralConfig, load_config
 from zconsole.mitigations import mitigation
-from zconsole.sources import build_checks
+from zconsole.registry import build_checks
 from zconsole.widgets.actions_menu import ActionsMenu
 from zconsole.widgets.confirm import ConfirmScreen, TypeTargetScreen
 from zconsole.widgets.header import StatusHeader

@@ -18,11 +18,12 @@ from textual.widgets import Static
 
 from tests import services
 from tests.pilot import wait_until
-from zconsole.app import PANES, ZConsoleApp
+from zconsole import registry
+from zconsole.app import ZConsoleApp
 from zconsole.checks.base import Check, CheckResult, Status
 from zconsole.checks.host import HostCheck
 from zconsole.config import Config, load_config
-from zconsole.sources import build_checks
+from zconsole.registry import build_checks
 from zconsole.widgets.declare import DeclareScreen
 from zconsole.widgets.header import StatusHeader, TabBar
 from zconsole.widgets.host import HostPane
@@ -169,7 +170,8 @@ async def test_every_binding_is_in_the_command_palette() -> None:
         assert_in_palette(app, app)
         # Textual's own Quit is not offered beside ours.
         assert [c.title for c in palette(app) if c.title.startswith("Quit")] == ["Quit (q)"]
-        for name, pane_class in PANES.items():
+        for source in registry.SOURCES:
+            name, pane_class = source.name, source.pane_class()
             app.action_show_pane(name)
             await pilot.pause()
             pane = app.pane(name)

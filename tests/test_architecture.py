@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import zconsole
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,7 +41,7 @@ def installed_package_copy(tmp_path: Path) -> Path:
 def test_contracts_are_kept(tmp_path: Path) -> None:
     done = lint_imports(installed_package_copy(tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "2 kept, 0 broken" in done.stdout
+    assert "3 kept, 0 broken" in done.stdout
 
 
 def test_a_check_importing_textual_breaks_the_contract(tmp_path: Path) -> None:
@@ -57,3 +59,34 @@ def test_a_widget_importing_an_io_client_breaks_the_contract(tmp_path: Path) -> 
     done = lint_imports(root)
     assert done.returncode != 0
     assert "widgets render and post messages: no I/O clients BROKEN" in done.stdout
+
+
+LAYERS = "layers go one way: app layer, then widgets, then checks BROKEN"
+
+
+@pytest.mark.parametrize(
+    ("layer", "imports", "chain"),
+    [
+        ("checks", "zconsole.widgets.text", "zconsole.checks.sneaky -> zconsole.widgets.text"),
+        ("checks", "zconsole.config", "zconsole.checks.sneaky -> zconsole.config"),
+        ("widgets", "zconsole.store", "zconsole.widgets.sneaky -> zconsole.store"),
+    ],
+    ids=["checks-import-widgets", "checks-import-the-app-layer", "widgets-import-the-app-layer"],
+)
+def test_an_import_up_the_layers_breaks_the_contract(
+    tmp_path: Path, layer: str, imports: str, chain: str
+) -> None:
+    root = installed_package_copy(tmp_path)
+    (root / "zconsole" / layer / "sneaky.py").write_text(f"import {imports}\n")
+    done = lint_imports(root)
+    assert done.returncode != 0
+    assert LAYERS in done.stdout
+    assert chain in done.stdout
+
+
+def test_a_module_in_no_layer_breaks_the_contract(tmp_path: Path) -> None:
+    root = installed_package_copy(tmp_path)
+    (root / "zconsole" / "unplaced.py").write_text("")
+    done = lint_imports(root)
+    assert done.returncode != 0
+    assert "zconsole.unplaced" in done.stdout + done.stderr

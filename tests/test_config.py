@@ -127,7 +127,7 @@ def test_an_unknown_target_is_one_line_and_exit_2(workdir: Path, command: list[s
 
 
 def test_pg_environment_configures_postgres_through_libpq(workdir: Path) -> None:
-    assert load_config(env={"PGHOST": "127.0.0.1"}).postgres.dsn == "libpq:env"
+    assert load_config(env={"PGHOST": "127.0.0.1"}).postgres.dsn == "host=127.0.0.1"
     assert load_config(env={}).postgres.dsn == ""
 
 

@@ -40,8 +40,9 @@ from zconsole.checks.docker_logs import (
     split_chunk,
     ts_epoch,
 )
+from zconsole.checks.docker_settings import DockerSettings
 from zconsole.checks.secrets import MASK, register_secret
-from zconsole.config import Config, DockerConfig
+from zconsole.config import Config
 from zconsole.docker_logs import fetch_tails, follow_stream
 from zconsole.mitigations import available, build
 from zconsole.widgets.confirm import ConfirmScreen
@@ -193,7 +194,7 @@ def poll_until_stats(check: DockerCheck, timeout: float = 30.0) -> DockerData:
 
 
 def collect(url: str, **config: Any) -> DockerData:
-    check = DockerCheck(DockerConfig(**config), url, timeout=10)
+    check = DockerCheck(DockerSettings(**config), url, timeout=10)
     try:
         return poll(check)
     finally:
@@ -210,7 +211,7 @@ def by_name(data: DockerData) -> dict[str, ContainerInfo]:
 def test_every_state_is_told_apart(
     docker_engine: services.DockerEngine, zoo: dict[str, str]
 ) -> None:
-    check = DockerCheck(DockerConfig(), docker_engine.url, timeout=10)
+    check = DockerCheck(DockerSettings(), docker_engine.url, timeout=10)
     try:
         first = poll(check)
         # The first poll lists every container at once; stats it has not got yet are pending.
@@ -276,7 +277,7 @@ def test_cpu_percent_comes_from_samples_the_check_keeps(
         network_mode="none",
         labels={"zconsole.test": "docker"},
     )
-    check = DockerCheck(DockerConfig(), docker_engine.url, timeout=10)
+    check = DockerCheck(DockerSettings(), docker_engine.url, timeout=10)
     try:
 
         def busy_cpu() -> float:
@@ -303,7 +304,7 @@ def test_engine_event_calls_back_within_a_second(
 ) -> None:
     """A container that dies: its die event reaches on_event and the next poll shows it."""
     events: list[Any] = []
-    check = DockerCheck(DockerConfig(), docker_engine.url, timeout=10)
+    check = DockerCheck(DockerSettings(), docker_engine.url, timeout=10)
     check.on_event = events.append
     client = client_of(docker_engine)
     try:
@@ -327,7 +328,7 @@ def test_engine_event_calls_back_within_a_second(
 
 
 def test_missing_socket_is_one_clear_message_and_backs_off(tmp_path: Path) -> None:
-    check = DockerCheck(DockerConfig(), f"unix://{tmp_path}/docker.sock", timeout=2)
+    check = DockerCheck(DockerSettings(), f"unix://{tmp_path}/docker.sock", timeout=2)
     first = check.collect()
     assert first.status is Status.ERROR
     assert first.error is not None and "does not exist" in first.error
@@ -349,8 +350,8 @@ def test_permission_denied_names_the_docker_group(tmp_path: Path) -> None:
         code = (
             "import os\n"
             "from zconsole.checks.docker import DockerCheck\n"
-            "from zconsole.config import DockerConfig\n"
-            f"check = DockerCheck(DockerConfig(), 'unix://{path}', timeout=2)\n"
+            "from zconsole.checks.docker_settings import DockerSettings\n"
+            f"check = DockerCheck(DockerSettings(), 'unix://{path}', timeout=2)\n"
             "os.setgid(65534); os.setuid(65534)\n"
             "print(check.collect().error)\n"
         )
@@ -363,7 +364,7 @@ def test_permission_denied_names_the_docker_group(tmp_path: Path) -> None:
 
 def test_closed_tcp_port_says_connection_refused() -> None:
     port = services.closed_port()
-    check = DockerCheck(DockerConfig(), f"tcp://127.0.0.1:{port}", timeout=2)
+    check = DockerCheck(DockerSettings(), f"tcp://127.0.0.1:{port}", timeout=2)
     snapshot = check.collect()
     check.close()
     assert snapshot.error is not None
@@ -453,7 +454,7 @@ def test_every_mitigation_is_registered() -> None:
 def test_restart_execute_changes_started_at(
     docker_engine: services.DockerEngine, zoo: dict[str, str]
 ) -> None:
-    check = DockerCheck(DockerConfig(), docker_engine.url, timeout=10)
+    check = DockerCheck(DockerSettings(), docker_engine.url, timeout=10)
     client = client_of(docker_engine)
     try:
         snapshot = check.collect()
@@ -493,7 +494,7 @@ def test_stop_start_kill_pause_remove_and_service_restart(
         )
         for i in range(2)
     ]
-    check = DockerCheck(DockerConfig(), docker_engine.url, timeout=10)
+    check = DockerCheck(DockerSettings(), docker_engine.url, timeout=10)
     try:
 
         def record(name: str) -> ContainerInfo:
@@ -633,7 +634,7 @@ async def select(pilot: Any, app: ZConsoleApp, name: str) -> None:
 async def test_pane_shows_every_state_in_words(
     docker_engine: services.DockerEngine, zoo: dict[str, str]
 ) -> None:
-    check = DockerCheck(DockerConfig(), docker_engine.url, timeout=10)
+    check = DockerCheck(DockerSettings(), docker_engine.url, timeout=10)
     app = DockerApp(check)
     try:
         async with app.run_test(size=(200, 60)) as pilot:
@@ -691,7 +692,7 @@ async def test_a_crash_shows_at_once_and_goes_to_the_timeline(
 ) -> None:
     """The Engine's die event makes the app poll now (interval is 60 s) and writes a timeline
     line while an incident is open."""
-    check = DockerCheck(DockerConfig(), docker_engine.url, interval=60.0, timeout=10)
+    check = DockerCheck(DockerSettings(), docker_engine.url, interval=60.0, timeout=10)
     app = DockerApp(check, poll=True)
     client = client_of(docker_engine)
     try:
@@ -723,7 +724,7 @@ async def test_a_crash_shows_at_once_and_goes_to_the_timeline(
 async def test_restart_through_pilot_changes_started_at_and_writes_the_timeline(
     docker_engine: services.DockerEngine, zoo: dict[str, str]
 ) -> None:
-    check = DockerCheck(DockerConfig(), docker_engine.url, timeout=10)
+    check = DockerCheck(DockerSettings(), docker_engine.url, timeout=10)
     app = DockerApp(check)
     client = client_of(docker_engine)
     try:
@@ -758,7 +759,7 @@ async def test_restart_through_pilot_changes_started_at_and_writes_the_timeline(
 async def test_log_escapes_and_markup_render_inert(
     docker_engine: services.DockerEngine, zoo: dict[str, str]
 ) -> None:
-    check = DockerCheck(DockerConfig(), docker_engine.url, timeout=10)
+    check = DockerCheck(DockerSettings(), docker_engine.url, timeout=10)
     app = DockerApp(check)
     try:
         async with app.run_test(size=(200, 60)) as pilot:
@@ -813,7 +814,7 @@ async def test_service_logs_follow_both_containers(
         )
         for i in range(2)
     ]
-    check = DockerCheck(DockerConfig(log_lines=5), docker_engine.url, timeout=10)
+    check = DockerCheck(DockerSettings(log_lines=5), docker_engine.url, timeout=10)
     app = DockerApp(check)
     try:
         async with app.run_test(size=(200, 60)) as pilot:
@@ -842,7 +843,7 @@ async def test_service_logs_follow_both_containers(
 
 
 async def test_pane_says_how_to_fix_a_missing_socket(tmp_path: Path) -> None:
-    check = DockerCheck(DockerConfig(), f"unix://{tmp_path}/docker.sock", interval=0.2, timeout=2)
+    check = DockerCheck(DockerSettings(), f"unix://{tmp_path}/docker.sock", interval=0.2, timeout=2)
     app = DockerApp(check, poll=True)
     try:
         async with app.run_test(size=(200, 60)) as pilot:
@@ -884,7 +885,7 @@ def test_every_client_the_check_builds_comes_from_its_one_factory(
             purposes.append(purpose)
             return super().open_client(purpose)
 
-    check = Counted(DockerConfig(), docker_engine.url, timeout=10)
+    check = Counted(DockerSettings(), docker_engine.url, timeout=10)
     try:
         poll(check)
         wait_for(lambda: check._events_stream is not None, 30, "the events stream")
@@ -897,7 +898,7 @@ def test_every_client_the_check_builds_comes_from_its_one_factory(
 def test_ssh_to_a_closed_port_is_one_clear_message_and_backs_off() -> None:
     port = services.closed_port()
     url = f"ssh://zc@127.0.0.1:{port}"
-    check = DockerCheck(DockerConfig(), url, timeout=5)
+    check = DockerCheck(DockerSettings(), url, timeout=5)
     try:
         first = check.collect()
         assert first.status is Status.ERROR and first.error is not None
@@ -963,7 +964,7 @@ def test_ssh_engine_goes_through_one_tunnel_for_polls_streams_and_events(
     monkeypatch.setenv("ZC_FAKE_SSH_LOG", str(log))
     events: list[Any] = []
     check = DockerCheck(
-        DockerConfig(), f"ssh://zc@localhost{docker_engine.socket_path}", timeout=10
+        DockerSettings(), f"ssh://zc@localhost{docker_engine.socket_path}", timeout=10
     )
     check.on_event = events.append
     client = client_of(docker_engine)
@@ -1009,7 +1010,7 @@ def test_tcp_engine_lists_containers_with_stats_and_events(
         services.BUSYBOX_IMAGE, HOUR, name="zc-over-tcp", detach=True, network_mode="none"
     )
     events: list[Any] = []
-    check = DockerCheck(DockerConfig(), tcp_engine.tcp_url, timeout=10)
+    check = DockerCheck(DockerSettings(), tcp_engine.tcp_url, timeout=10)
     check.on_event = events.append
     try:
         data = poll_until_stats(check)
@@ -1063,7 +1064,7 @@ def test_stopped_streams_free_their_sockets_without_the_garbage_collector(
     gc.disable()
     try:
         baseline = unix_socket_fds()
-        check = DockerCheck(DockerConfig(), docker_engine.url, timeout=10)
+        check = DockerCheck(DockerSettings(), docker_engine.url, timeout=10)
         stop = threading.Event()
         opened: list[Any] = []  # the followers' streams, as DockerLogsController keeps them
         followers: list[threading.Thread] = []
@@ -1135,7 +1136,7 @@ async def test_hostile_compose_labels_render_inert(
             "com.docker.compose.service": HOSTILE_SERVICE,
         },
     )
-    check = DockerCheck(DockerConfig(), docker_engine.url, timeout=10)
+    check = DockerCheck(DockerSettings(), docker_engine.url, timeout=10)
     app = DockerApp(check)
     try:
         record = by_name(poll(check))["zc-hostile-labels"]
@@ -1185,7 +1186,7 @@ async def test_log_lines_on_screen_are_redacted(
         detach=True,
         network_mode="none",
     )
-    check = DockerCheck(DockerConfig(), docker_engine.url, timeout=10)
+    check = DockerCheck(DockerSettings(), docker_engine.url, timeout=10)
     app = DockerApp(check)
     try:
         wait_for(lambda: b"tail:" in leaky.logs(), 30, "the leaky log")
@@ -1226,9 +1227,10 @@ def test_host_pane_links_only_to_an_engine_on_this_host(tmp_path: Path) -> None:
     """Process → container names and the host pane's prune use a local engine only: this host's
     processes cannot belong to an ssh:// engine's containers, and a prune there frees nothing
     here."""
+    from zconsole.checks.docker_settings import is_local_engine
     from zconsole.checks.host import HostCheck
     from zconsole.config import load_config
-    from zconsole.sources import build_checks, is_local_engine
+    from zconsole.registry import build_checks
 
     assert is_local_engine("unix:///var/run/docker.sock")
     assert is_local_engine("tcp://127.0.0.1:2375") and is_local_engine("tcp://localhost:2375")
@@ -1239,4 +1241,4 @@ def test_host_pane_links_only_to_an_engine_on_this_host(tmp_path: Path) -> None:
         host = build_checks(config)[0]
         assert isinstance(host, HostCheck)
         assert (host.processes.container_name is not None) is local
-        assert (host.actions.docker_url == url) is local
+        assert (host.docker_url == url) is local

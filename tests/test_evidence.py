@@ -16,7 +16,7 @@ from tests.pilot import wait_until
 from tests.test_incident_ui import declare, incident_id_of, timeline_texts
 from zconsole.app import ZConsoleApp
 from zconsole.config import load_config
-from zconsole.sources import build_checks
+from zconsole.registry import build_checks
 
 
 async def test_bundle_holds_each_sources_raw_material(

@@ -27,6 +27,7 @@ from zconsole.checks.host_mounts import (
     real_mounts,
 )
 from zconsole.checks.host_procs import container_id_of_cgroup
+from zconsole.checks.host_settings import HostSettings
 
 MiB = 1024 * 1024
 
@@ -77,7 +78,9 @@ def _write(path: Path, n_bytes: int) -> None:
 
 def test_tmpfs_filled_to_95_percent_is_crit_with_a_fill_rate_eta(small_fs: Path) -> None:
     clock = Clock()
-    check = HostCheck(include_mounts=[str(small_fs)], clock=clock, growth_window_s=600)
+    check = HostCheck(
+        HostSettings(include_mounts=[str(small_fs)], growth_window_s=600), clock=clock
+    )
     _write(small_fs / "fill", int(19.2 * MiB))
     first = check.collect()
     assert first.error is None and first.data is not None
@@ -110,13 +113,13 @@ def test_tmpfs_is_hidden_unless_included(small_fs: Path) -> None:
     hidden = HostCheck().collect()
     assert hidden.data is not None
     assert str(small_fs) not in [d.mount for d in hidden.data.disks]
-    shown = HostCheck(include_tmpfs=True).collect()
+    shown = HostCheck(HostSettings(include_tmpfs=True)).collect()
     assert shown.data is not None
     assert str(small_fs) in [d.mount for d in shown.data.disks]
 
 
 def test_snapshot_json_has_the_documented_fields(small_fs: Path) -> None:
-    check = HostCheck(include_mounts=[str(small_fs)])
+    check = HostCheck(HostSettings(include_mounts=[str(small_fs)]))
     snapshot = check.collect()
     data = json.loads(json.dumps(snapshot.to_json()))["data"]
     for key in ("cpu_percent", "cores", "swap", "oom_kills", "uptime_s"):
@@ -160,7 +163,7 @@ def test_process_started_by_the_test_is_in_the_top_list_with_its_rss() -> None:
     with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
-            check = HostCheck(top_n=20)
+            check = HostCheck(HostSettings(top_processes=20))
             snapshot = check.collect()
             assert snapshot.data is not None
             mine = [p for p in snapshot.data.top_processes if p.pid == proc.pid]
@@ -199,7 +202,7 @@ def test_process_in_a_container_shows_the_container_name(
             lambda: "ready" in docker_engine.cli("logs", cid, timeout=10), 60, "container ready"
         )
         pid = int(docker_engine.cli("inspect", "-f", "{{.State.Pid}}", cid).strip())
-        check = HostCheck(top_n=40, container_name=resolver)
+        check = HostCheck(HostSettings(top_processes=40), container_name=resolver)
         snapshot = check.collect()
         assert snapshot.data is not None
         found = [p for p in snapshot.data.top_processes if p.pid == pid]
@@ -256,7 +259,7 @@ def test_host_check_marks_a_hanging_mount_and_still_reports_the_rest(tmp_path: P
         MountEntry("deadhost:/export", "/mnt/dead", "nfs4"),
         MountEntry("/dev/zc-test", str(tmp_path), "ext4"),
     ]
-    check = HostCheck(mounts=lambda: mounts, statvfs=statvfs, mount_timeout=0.2)
+    check = HostCheck(HostSettings(mount_timeout=0.2), mounts=lambda: mounts, statvfs=statvfs)
     try:
         for _ in range(3):
             snapshot = check.collect()

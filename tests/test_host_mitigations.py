@@ -19,7 +19,8 @@ from zconsole import mitigations
 from zconsole.action_runner import ActionRunner, ConfirmKind, ConfirmRequest
 from zconsole.actions import ActionError, Outcome, Risk
 from zconsole.audit import AuditLog
-from zconsole.checks.host import HostActionSettings, HostCheck, ProcessInfo
+from zconsole.checks.host import HostCheck, ProcessInfo
+from zconsole.checks.host_settings import HostSettings
 from zconsole.mitigations.host import (
     PrunePlan,
     docker_client,
@@ -67,9 +68,7 @@ async def test_old_log_deletion_dry_run_lists_exactly_the_old_files_and_frees_th
     link = logs / "link.log"  # an old symlink to a recent file: never followed, never deleted
     link.symlink_to(keep[0])
     os.utime(link, (time.time() - 30 * DAY,) * 2, follow_symlinks=False)
-    check = HostCheck(
-        actions=HostActionSettings(log_globs=(str(logs / "*.log*"),), log_max_age_days=7)
-    )
+    check = HostCheck(HostSettings(log_globs=[str(logs / "*.log*")], log_max_age_days=7))
     action = mitigations.build("host", "delete_old_logs", check, None)
 
     assert action.risk is Risk.DESTRUCTIVE
@@ -92,7 +91,7 @@ async def test_old_log_deletion_dry_run_lists_exactly_the_old_files_and_frees_th
 async def test_a_file_changed_after_the_preview_is_left_alone(tmp_path: Path) -> None:
     old = _file(tmp_path / "a.log", 100, 10)
     touched = _file(tmp_path / "b.log", 200, 10)
-    check = HostCheck(actions=HostActionSettings(log_globs=(str(tmp_path / "*.log"),)))
+    check = HostCheck(HostSettings(log_globs=[str(tmp_path / "*.log")]))
     action = mitigations.build("host", "delete_old_logs", check, None)
     touched.write_bytes(b"written again after the preview")  # now recent
     result = action.execute()
@@ -104,7 +103,7 @@ def test_log_deletion_without_globs_or_matches_says_why(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="log_globs"):
         mitigations.build("host", "delete_old_logs", HostCheck(), None)
     _file(tmp_path / "fresh.log", 10, 0)
-    check = HostCheck(actions=HostActionSettings(log_globs=(str(tmp_path / "*.log"),)))
+    check = HostCheck(HostSettings(log_globs=[str(tmp_path / "*.log")]))
     with pytest.raises(ValueError, match="older than 7 days"):
         mitigations.build("host", "delete_old_logs", check, None)
 
@@ -170,7 +169,7 @@ def test_journal_usage_parsing() -> None:
 
 
 def test_journal_vacuum_preview_shows_usage_and_argv() -> None:
-    check = HostCheck(actions=HostActionSettings(journal_max_age_days=1))
+    check = HostCheck(HostSettings(journal_max_age_days=1))
     try:
         action = mitigations.build("host", "journal_vacuum", check, None)
     except ValueError as exc:
@@ -191,7 +190,7 @@ def test_docker_prune_dry_run_lists_stopped_containers_and_dangling_images(
     )  # fmt: skip
     assert stopped == ""
     image = docker_engine.cli("commit", "zc-host-stopped").strip()  # untagged: dangling
-    check = HostCheck(actions=HostActionSettings(docker_url=docker_engine.url))
+    check = HostCheck(docker_url=docker_engine.url)
     action = mitigations.build("host", "docker_prune", check, None)
     assert action.risk is Risk.DESTRUCTIVE
     assert "zc-host-stopped" in action.preview

@@ -27,6 +27,7 @@ from zconsole.checks.host import (
     Swap,
 )
 from zconsole.checks.host_mounts import MountEntry
+from zconsole.checks.host_settings import HostSettings
 from zconsole.config import Config
 from zconsole.widgets.disk_scan import DiskScanScreen
 from zconsole.widgets.host import HostPane, sparkline
@@ -193,7 +194,11 @@ async def test_hanging_mount_is_shown_and_the_pane_keeps_updating(tmp_path: Path
         MountEntry("/dev/zc-test", str(tmp_path), "ext4"),
     ]
     check = HostCheck(
-        interval=0.2, timeout=5.0, mounts=lambda: mounts, statvfs=statvfs, mount_timeout=0.3
+        HostSettings(mount_timeout=0.3),
+        interval=0.2,
+        timeout=5.0,
+        mounts=lambda: mounts,
+        statvfs=statvfs,
     )
     app = ZConsoleApp(Config(), [check], poll=True)
     try:

@@ -21,8 +21,8 @@ import pytest
 
 from tests import services
 from zconsole.app import ZConsoleApp
+from zconsole.checks.disk_scan import ScanProgress, scan
 from zconsole.config import Config
-from zconsole.disk_scan import ScanProgress, scan
 from zconsole.widgets.disk_scan import DiskScanScreen
 
 N_DIRS = 100

@@ -35,8 +35,9 @@ from textual.app import App, ComposeResult
 from tests import services
 from zconsole.checks.base import CheckResult, Snapshot, Status
 from zconsole.checks.http import EndpointResult, HttpCheck, HttpData
+from zconsole.checks.http_settings import EndpointSettings, HttpSettings
 from zconsole.checks.http_urls import display_url, url_secrets
-from zconsole.config import Config, EndpointConfig, HttpConfig, effective_toml, load_config
+from zconsole.config import Config, effective_toml, load_config
 from zconsole.widgets.http import HttpPane
 
 # -- local servers --------------------------------------------------------------------------------
@@ -199,8 +200,8 @@ def full_backlog() -> Iterator[int]:
         listener.close()
 
 
-def poll(*endpoints: EndpointConfig, timeout: float = 5.0, **cfg: Any) -> Snapshot[HttpData]:
-    check = HttpCheck(HttpConfig(endpoints=list(endpoints), **cfg), timeout=timeout)
+def poll(*endpoints: EndpointSettings, timeout: float = 5.0, **cfg: Any) -> Snapshot[HttpData]:
+    check = HttpCheck(HttpSettings(endpoints=list(endpoints), **cfg), timeout=timeout)
     try:
         return check.collect()
     finally:
@@ -217,7 +218,7 @@ def rows(snapshot: Snapshot[HttpData]) -> tuple[EndpointResult, ...]:
 
 
 def test_healthy_endpoint_is_ok_with_code_latency_and_expected_text(web: Local) -> None:
-    snap = poll(EndpointConfig(url=web.url("/health"), name="health", expect_text='"healthy"'))
+    snap = poll(EndpointSettings(url=web.url("/health"), name="health", expect_text='"healthy"'))
     (row,) = rows(snap)
     assert snap.status is Status.OK
     assert (row.status_code, row.ok, row.error, row.status) == (200, True, None, Status.OK)
@@ -227,7 +228,7 @@ def test_healthy_endpoint_is_ok_with_code_latency_and_expected_text(web: Local) 
 
 
 def test_server_error_is_crit_with_code_and_body_excerpt(web: Local) -> None:
-    snap = poll(EndpointConfig(url=web.url("/error"), name="api"))
+    snap = poll(EndpointSettings(url=web.url("/error"), name="api"))
     (row,) = rows(snap)
     assert snap.status is Status.CRIT
     assert (row.status_code, row.ok, row.error_kind) == (500, False, "status")
@@ -238,8 +239,8 @@ def test_server_error_is_crit_with_code_and_body_excerpt(web: Local) -> None:
 def test_expected_text_present_and_missing(web: Local) -> None:
     present, missing = rows(
         poll(
-            EndpointConfig(url=web.url("/login"), expect_text="Sign in"),
-            EndpointConfig(url=web.url("/health"), expect_text="Sign in"),
+            EndpointSettings(url=web.url("/login"), expect_text="Sign in"),
+            EndpointSettings(url=web.url("/health"), expect_text="Sign in"),
         )
     )
     assert present.ok and present.status is Status.OK
@@ -253,8 +254,8 @@ def test_expected_text_present_and_missing(web: Local) -> None:
 def test_expect_status_overrides_the_2xx_rule(web: Local) -> None:
     wanted_500, wanted_204 = rows(
         poll(
-            EndpointConfig(url=web.url("/error"), expect_status=500),
-            EndpointConfig(url=web.url("/health"), expect_status=204),
+            EndpointSettings(url=web.url("/error"), expect_status=500),
+            EndpointSettings(url=web.url("/health"), expect_status=204),
         )
     )
     assert wanted_500.ok and wanted_500.status is Status.OK
@@ -266,8 +267,8 @@ def test_slow_endpoint_past_its_timeout_is_a_read_timeout_and_others_still_answe
     web: Local,
 ) -> None:
     snap = poll(
-        EndpointConfig(url=web.url("/slow"), name="slow", timeout=0.5),
-        EndpointConfig(url=web.url("/health"), name="fast"),
+        EndpointSettings(url=web.url("/slow"), name="slow", timeout=0.5),
+        EndpointSettings(url=web.url("/health"), name="fast"),
     )
     slow, fast = rows(snap)
     assert (slow.ok, slow.status, slow.status_code) == (False, Status.CRIT, None)
@@ -281,7 +282,7 @@ def test_slow_endpoint_past_its_timeout_is_a_read_timeout_and_others_still_answe
 
 def test_endpoint_that_never_answers_is_a_read_timeout() -> None:
     with services.hanging_listener() as port:
-        (row,) = rows(poll(EndpointConfig(url=f"http://127.0.0.1:{port}/health", timeout=0.4)))
+        (row,) = rows(poll(EndpointSettings(url=f"http://127.0.0.1:{port}/health", timeout=0.4)))
     assert row.error_kind == "read_timeout"
     assert row.error == "read timeout: no response within 0.4 s"
     assert row.status is Status.CRIT
@@ -289,7 +290,7 @@ def test_endpoint_that_never_answers_is_a_read_timeout() -> None:
 
 def test_connect_timeout_is_told_apart_from_read_timeout() -> None:
     with full_backlog() as port:
-        (row,) = rows(poll(EndpointConfig(url=f"http://127.0.0.1:{port}/", timeout=0.4)))
+        (row,) = rows(poll(EndpointSettings(url=f"http://127.0.0.1:{port}/", timeout=0.4)))
     assert row.error_kind == "connect_timeout"
     assert row.error == "connect timeout: no connection within 0.4 s"
     assert row.status is Status.CRIT
@@ -297,16 +298,16 @@ def test_connect_timeout_is_told_apart_from_read_timeout() -> None:
 
 def test_refused_connection_is_crit_with_a_clear_message() -> None:
     port = services.closed_port()
-    (row,) = rows(poll(EndpointConfig(url=f"http://127.0.0.1:{port}/health")))
+    (row,) = rows(poll(EndpointSettings(url=f"http://127.0.0.1:{port}/health")))
     assert (row.error_kind, row.error) == ("refused", "connection refused (nothing listening)")
     assert row.status is Status.CRIT
 
 
 def test_endpoint_timeout_is_capped_below_the_check_timeout(web: Local) -> None:
-    check = HttpCheck(HttpConfig(endpoints=[EndpointConfig(url=web.url("/"))]), timeout=2.0)
+    check = HttpCheck(HttpSettings(endpoints=[EndpointSettings(url=web.url("/"))]), timeout=2.0)
     try:
-        capped = check.effective_timeout(EndpointConfig(url="http://x/", timeout=30.0))
-        kept = check.effective_timeout(EndpointConfig(url="http://x/", timeout=0.5))
+        capped = check.effective_timeout(EndpointSettings(url="http://x/", timeout=30.0))
+        kept = check.effective_timeout(EndpointSettings(url="http://x/", timeout=0.5))
     finally:
         check.close()
     assert 0.5 < capped < 2.0
@@ -316,8 +317,8 @@ def test_endpoint_timeout_is_capped_below_the_check_timeout(web: Local) -> None:
 def test_redirect_not_followed_says_where_and_followed_shows_the_final_url(web: Local) -> None:
     stopped, followed = rows(
         poll(
-            EndpointConfig(url=web.url("/moved")),
-            EndpointConfig(url=web.url("/moved"), follow_redirects=True, expect_text="healthy"),
+            EndpointSettings(url=web.url("/moved")),
+            EndpointSettings(url=web.url("/moved"), follow_redirects=True, expect_text="healthy"),
         )
     )
     assert stopped.status_code == 302 and not stopped.ok
@@ -330,7 +331,7 @@ def test_redirect_not_followed_says_where_and_followed_shows_the_final_url(web: 
 
 
 def test_latency_over_its_threshold_warns(web: Local) -> None:
-    snap = poll(EndpointConfig(url=web.url("/health")), latency_warn_ms=0.0)
+    snap = poll(EndpointSettings(url=web.url("/health")), latency_warn_ms=0.0)
     (row,) = rows(snap)
     assert row.ok and row.latency_status is Status.WARN and row.status is Status.WARN
     assert snap.status is Status.WARN and "slow" in snap.summary
@@ -341,7 +342,7 @@ def test_latency_over_its_threshold_warns(web: Local) -> None:
 
 def test_certificate_expiring_in_two_days_is_crit_with_days_left(tmp_path: Path) -> None:
     with serve(make_cert(tmp_path, 2)) as tls:
-        snap = poll(EndpointConfig(url=tls.url("/health"), name="site", verify=False))
+        snap = poll(EndpointSettings(url=tls.url("/health"), name="site", verify=False))
     (row,) = rows(snap)
     assert row.ok and row.status_code == 200  # the site works; its certificate is the problem
     assert row.cert_days_left is not None and 1.9 < row.cert_days_left <= 2.0
@@ -353,7 +354,7 @@ def test_certificate_expiring_in_two_days_is_crit_with_days_left(tmp_path: Path)
 
 def test_certificate_valid_for_sixty_days_is_ok(tmp_path: Path) -> None:
     with serve(make_cert(tmp_path, 60)) as tls:
-        snap = poll(EndpointConfig(url=tls.url("/health"), verify=False))
+        snap = poll(EndpointSettings(url=tls.url("/health"), verify=False))
     (row,) = rows(snap)
     assert row.cert_days_left is not None and 59.9 < row.cert_days_left <= 60.0
     assert row.cert_status is Status.OK and row.status is Status.OK
@@ -363,15 +364,15 @@ def test_certificate_valid_for_sixty_days_is_ok(tmp_path: Path) -> None:
 
 def test_certificate_inside_the_warn_window_warns(tmp_path: Path) -> None:
     with serve(make_cert(tmp_path, 10)) as tls:
-        (row,) = rows(poll(EndpointConfig(url=tls.url("/health"), verify=False)))
+        (row,) = rows(poll(EndpointSettings(url=tls.url("/health"), verify=False)))
     assert row.cert_status is Status.WARN and row.status is Status.WARN
 
 
 def test_expired_certificate_is_crit(tmp_path: Path) -> None:
     with serve(make_cert(tmp_path, -1, valid_since_days=30)) as tls:
         snap = poll(
-            EndpointConfig(url=tls.url("/health"), name="old", verify=False),
-            EndpointConfig(url=tls.url("/health"), name="checked", ca_file=str(tls.cert_file)),
+            EndpointSettings(url=tls.url("/health"), name="old", verify=False),
+            EndpointSettings(url=tls.url("/health"), name="checked", ca_file=str(tls.cert_file)),
         )
     unchecked, checked = rows(snap)
     assert unchecked.cert_days_left is not None and -1.01 < unchecked.cert_days_left < -0.99
@@ -385,7 +386,7 @@ def test_expired_certificate_is_crit(tmp_path: Path) -> None:
 
 def test_self_signed_with_verification_on_still_shows_the_certificate(tmp_path: Path) -> None:
     with serve(make_cert(tmp_path, 60)) as tls:
-        (row,) = rows(poll(EndpointConfig(url=tls.url("/health"))))
+        (row,) = rows(poll(EndpointSettings(url=tls.url("/health"))))
     assert not row.ok and row.status is Status.CRIT and row.status_code is None
     assert row.error_kind == "tls"
     assert row.error is not None and row.error.startswith("TLS certificate not trusted")
@@ -399,7 +400,7 @@ def test_private_ca_file_verifies_the_certificate(tmp_path: Path) -> None:
     with serve(make_cert(tmp_path, 60)) as tls:
         (row,) = rows(
             poll(
-                EndpointConfig(
+                EndpointSettings(
                     url=tls.url("/health"), ca_file=str(tls.cert_file), expect_text="healthy"
                 )
             )
@@ -423,12 +424,14 @@ def test_url_password_token_and_header_never_appear_but_are_sent(web: Local) -> 
     bearer = fresh("bea")
     dead = services.closed_port()
     snap = poll(
-        EndpointConfig(url=web.url(f"/health?token={token}&verbose=1", userinfo=f"ops:{password}")),
-        EndpointConfig(
+        EndpointSettings(
+            url=web.url(f"/health?token={token}&verbose=1", userinfo=f"ops:{password}")
+        ),
+        EndpointSettings(
             url=web.url(f"/echo?api_key={token}"),
             headers={"Authorization": f"Bearer {bearer}"},
         ),
-        EndpointConfig(url=f"https://ops:{password}@127.0.0.1:{dead}/?token={token}"),
+        EndpointSettings(url=f"https://ops:{password}@127.0.0.1:{dead}/?token={token}"),
     )
     ok, error, refused = rows(snap)
     assert ok.ok and not error.ok and not refused.ok
@@ -487,7 +490,8 @@ def test_no_overlap_a_stuck_request_is_reported_not_repeated() -> None:
             raise OSError("released")
 
     check = StuckCheck(
-        HttpConfig(endpoints=[EndpointConfig(url="http://127.0.0.1:9/", timeout=0.2)]), timeout=2
+        HttpSettings(endpoints=[EndpointSettings(url="http://127.0.0.1:9/", timeout=0.2)]),
+        timeout=2,
     )
     try:
         first = rows(check.collect())[0]
@@ -563,7 +567,7 @@ class PaneApp(App[None]):
     """The HTTP pane alone, fed fixed data."""
 
     def compose(self) -> ComposeResult:
-        yield HttpPane()
+        yield HttpPane("http", "HTTP & TLS")
 
 
 async def test_pane_shows_one_row_per_endpoint_with_everything_inert() -> None:
@@ -606,10 +610,10 @@ async def test_pane_polls_real_endpoints_end_to_end(web: Local) -> None:
     from zconsole.app import ZConsoleApp
 
     check = HttpCheck(
-        HttpConfig(
+        HttpSettings(
             endpoints=[
-                EndpointConfig(url=web.url("/health", userinfo=f"ops:{password}"), name="health"),
-                EndpointConfig(url=web.url("/error"), name="api"),
+                EndpointSettings(url=web.url("/health", userinfo=f"ops:{password}"), name="health"),
+                EndpointSettings(url=web.url("/error"), name="api"),
             ]
         ),
         interval=0.2,

@@ -8,18 +8,18 @@ from pathlib import Path
 import pytest
 
 from zconsole.checks.base import CheckResult, Snapshot, Status
-from zconsole.checks.secrets import register_secret
-from zconsole.config import IncidentConfig
-from zconsole.incident import (
+from zconsole.checks.incident import (
     CheckWatch,
     Incident,
     IncidentError,
+    IncidentSettings,
     clocks,
     default_author,
     propose_severity,
     severity_label,
     ssh_client_host,
 )
+from zconsole.checks.secrets import register_secret
 from zconsole.incident_controller import IncidentController
 from zconsole.store import IncidentStore
 from zconsole.updates import render
@@ -82,7 +82,7 @@ def incident(severity: str = "P0", **kw: object) -> Incident:
 
 
 def test_clocks_count_from_the_start_with_runbook_targets() -> None:
-    config = IncidentConfig()
+    config = IncidentSettings()
     c = clocks(incident("P0"), T0 + timedelta(minutes=10), config)
     assert c.elapsed_s == 600
     assert c.next_update_s == 300 and not c.update_due  # P0: every 15 min
@@ -105,7 +105,7 @@ def test_clocks_count_from_the_start_with_runbook_targets() -> None:
 
 def test_clocks_stop_at_resolution() -> None:
     done = incident(status="resolved", resolved_at=T0 + timedelta(minutes=47))
-    c = clocks(done, T0 + timedelta(hours=5), IncidentConfig())
+    c = clocks(done, T0 + timedelta(hours=5), IncidentSettings())
     assert c.elapsed_s == 47 * 60 and not c.update_due and c.resolve_left_s is None
 
 
@@ -134,7 +134,7 @@ def test_a_flapping_check_writes_nothing() -> None:
 
 
 def test_status_update_templates() -> None:
-    config = IncidentConfig()
+    config = IncidentSettings()
     inc = incident(impact="Login page returns 500 errors", services=("web", "postgres"))
     text = render("detected", "slack", inc, [], now=T0 + timedelta(minutes=5), config=config)
     assert text.startswith("🚨 **INCIDENT DETECTED** 🚨\n")
@@ -154,7 +154,7 @@ def test_status_update_templates() -> None:
 
 def test_controller_records_only_into_an_open_incident(tmp_path: Path) -> None:
     store = IncidentStore(tmp_path / "s.db")
-    controller = IncidentController(store, IncidentConfig(hysteresis_s=0), author="alice")
+    controller = IncidentController(store, IncidentSettings(hysteresis_s=0), author="alice")
     controller.record("action", "restart web-1")  # nothing open: no-op
     assert store.count_entries() == 0
     inc = controller.declare(title="DB down", severity="P0")
@@ -169,8 +169,8 @@ def test_controller_records_only_into_an_open_incident(tmp_path: Path) -> None:
 
 
 def test_controller_polls_another_processs_incident(tmp_path: Path) -> None:
-    mine = IncidentController(IncidentStore(tmp_path / "s.db"), IncidentConfig(), author="a")
-    theirs = IncidentController(IncidentStore(tmp_path / "s.db"), IncidentConfig(), author="b")
+    mine = IncidentController(IncidentStore(tmp_path / "s.db"), IncidentSettings(), author="a")
+    theirs = IncidentController(IncidentStore(tmp_path / "s.db"), IncidentSettings(), author="b")
     inc = theirs.declare(title="Queue backlog", severity="P1")
     theirs.note("purged celery")
     new = mine.poll()
@@ -181,7 +181,7 @@ def test_controller_polls_another_processs_incident(tmp_path: Path) -> None:
 def test_secrets_never_reach_the_store(tmp_path: Path) -> None:
     register_secret("s3cr3t-Pw-in-store")
     store = IncidentStore(tmp_path / "s.db")
-    controller = IncidentController(store, IncidentConfig(), author="a")
+    controller = IncidentController(store, IncidentSettings(), author="a")
     controller.declare(title="redis://:s3cr3t-Pw-in-store@127.0.0.1 down", severity="P0")
     controller.note("tried postgresql://app:s3cr3t-Pw-in-store@127.0.0.1/db")
     controller.save_draft("draft with s3cr3t-Pw-in-store")
@@ -192,12 +192,12 @@ def test_secrets_never_reach_the_store(tmp_path: Path) -> None:
 
 def test_start_is_when_the_first_failing_check_went_bad(tmp_path: Path) -> None:
     store = IncidentStore(tmp_path / "s.db")
-    controller = IncidentController(store, IncidentConfig(), author="alice")
+    controller = IncidentController(store, IncidentSettings(), author="alice")
     early = result("postgres", Status.CRIT, "down")  # collected at T0
     controller.watch_result(early, 0.0)
     controller.watch_result(result("redis", Status.OK, "fine"), 0.0)
     inc = controller.declare(title="DB down", severity="P0")
     assert inc.started_at == T0 and inc.acknowledged_at is not None and inc.acknowledged_at > T0
-    bob = IncidentController(IncidentStore(tmp_path / "s.db"), IncidentConfig(), author="bob")
+    bob = IncidentController(IncidentStore(tmp_path / "s.db"), IncidentSettings(), author="bob")
     bob.note("joined")
     assert store.get(inc.id).responders == ("alice", "bob")

@@ -27,9 +27,9 @@ from tests.pilot import wait_until
 from tests.tmux import Tmux, tmux_server
 from zconsole.app import ZConsoleApp
 from zconsole.checks.base import CheckResult, Snapshot, Status
+from zconsole.checks.incident import Entry
 from zconsole.config import Config, load_config
 from zconsole.export import write_export
-from zconsole.incident import Entry
 from zconsole.incident_controller import POLL_INTERVAL_S, IncidentController
 from zconsole.store import IncidentStore
 from zconsole.widgets.incident import IncidentPanel

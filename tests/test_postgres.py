@@ -38,15 +38,16 @@ from zconsole.checks.postgres import (
     get,
     sql_file,
 )
+from zconsole.checks.postgres_settings import PostgresSettings
 from zconsole.checks.secrets import MASK, redact, redact_tree, register_secret
-from zconsole.config import Config, GeneralConfig, PostgresConfig
+from zconsole.config import Config, GeneralConfig
 from zconsole.widgets.confirm import ConfirmScreen, TypeTargetScreen
 from zconsole.widgets.postgres import PostgresPane
 
 pytestmark = pytest.mark.postgres
 
 LONG_S = 0.5
-CONFIG = PostgresConfig(long_query_s=LONG_S)
+CONFIG = PostgresSettings(long_query_s=LONG_S)
 #: 40 idle + 3 sleeping + the holder + the waiting UPDATE, all postgres over 127.0.0.1.
 SCENARIO_CLIENTS = 45
 
@@ -155,7 +156,7 @@ def test_check_sees_pool_long_queries_and_the_blocking_tree(scenario: Scenario) 
 
 def test_connection_threshold_is_configurable(scenario: Scenario) -> None:
     check = PostgresCheck(
-        PostgresConfig(connections_warn_pct=10.0, connections_crit_pct=20.0), scenario.url
+        PostgresSettings(connections_warn_pct=10.0, connections_crit_pct=20.0), scenario.url
     )
     try:
         snap, data = collect(check)
@@ -168,7 +169,7 @@ def test_connection_threshold_is_configurable(scenario: Scenario) -> None:
 def test_console_uses_one_named_connection_with_statement_timeout(
     postgres_server: services.Postgres,
 ) -> None:
-    check = PostgresCheck(PostgresConfig(statement_timeout_ms=1234), postgres_server.dsn)
+    check = PostgresCheck(PostgresSettings(statement_timeout_ms=1234), postgres_server.dsn)
     try:
         collect(check)
         collect(check)
@@ -391,7 +392,7 @@ def test_statements_present_top_by_mean_and_total(postgres_server: services.Post
         conn.execute("SELECT pg_sleep(0.2)")
         for _ in range(30):
             conn.execute("SELECT count(*) FROM t")
-    check = PostgresCheck(PostgresConfig(statements_top=1000), url)
+    check = PostgresCheck(PostgresSettings(statements_top=1000), url)
     try:
         _, data = collect(check)
         _, data = collect(check)
@@ -549,7 +550,7 @@ def test_emergency_dump_writes_the_database_with_progress(
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("INSERT INTO t SELECT g, g FROM generate_series(2, 20000) AS g")
     dsn = url.replace("postgres@", "postgres:dump-secret-pw@")
-    check = PostgresCheck(PostgresConfig(dump_dir=str(tmp_path / "dumps")), dsn)
+    check = PostgresCheck(PostgresSettings(dump_dir=str(tmp_path / "dumps")), dsn)
     try:
         collect(check)
         action = _build(check, "dump", "dumpme")
@@ -634,7 +635,7 @@ async def test_statements_pane_toggles_mean_and_total(
         conn.execute("SELECT pg_sleep(0.3)")
         for _ in range(400):
             conn.execute("SELECT v FROM t WHERE id = 1")
-    check = PostgresCheck(PostgresConfig(statements_top=500), url)
+    check = PostgresCheck(PostgresSettings(statements_top=500), url)
     try:
         snap, data = collect(check)
         assert data.statements is not None and data.statements_by_total is not None
@@ -659,7 +660,7 @@ async def test_emergency_dump_through_pilot_lands_in_the_timeline(
     postgres_server: services.Postgres, tmp_path: Path
 ) -> None:
     url = create_database(postgres_server, "dumpui")
-    check = PostgresCheck(PostgresConfig(dump_dir=str(tmp_path / "dumps")), url)
+    check = PostgresCheck(PostgresSettings(dump_dir=str(tmp_path / "dumps")), url)
     try:
         snap, _ = collect(check)
         app = make_app(tmp_path, check)
@@ -882,7 +883,7 @@ def test_emergency_dump_is_named_zconsole_and_hidden_from_every_list(
 ) -> None:
     url = create_database(postgres_server, "dumphide")
     workload = Workload(url)
-    check = PostgresCheck(PostgresConfig(long_query_s=LONG_S, dump_dir=str(tmp_path)), url)
+    check = PostgresCheck(PostgresSettings(long_query_s=LONG_S, dump_dir=str(tmp_path)), url)
     outcome: dict[str, Any] = {}
     dumper = threading.Thread()
     try:
@@ -1020,7 +1021,7 @@ def test_statements_text_is_redacted(postgres_server: services.Postgres) -> None
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP ROLE IF EXISTS zc_pgss_victim")
         conn.execute(f"CREATE ROLE zc_pgss_victim LOGIN PASSWORD '{ROLE_SECRET}'".encode())
-    check = PostgresCheck(PostgresConfig(statements_top=1000), url)
+    check = PostgresCheck(PostgresSettings(statements_top=1000), url)
     try:
         _, data = collect(check)
     finally:

@@ -15,7 +15,8 @@ from tests import services
 from zconsole.app import ZConsoleApp
 from zconsole.checks.base import CheckResult, Snapshot, Status
 from zconsole.checks.postgres import PostgresCheck, PostgresData
-from zconsole.config import Config, GeneralConfig, PostgresConfig
+from zconsole.checks.postgres_settings import PostgresSettings
+from zconsole.config import Config, GeneralConfig
 from zconsole.widgets.postgres import PostgresPane
 
 pytestmark = pytest.mark.postgres
@@ -55,7 +56,7 @@ async def test_server_stopped_mid_run_shows_error_then_recovers(
     private_server: services.Postgres, tmp_path: Path
 ) -> None:
     dsn = private_server.url(password=PASSWORD)
-    check = PostgresCheck(PostgresConfig(), dsn, timeout=5)
+    check = PostgresCheck(PostgresSettings(), dsn, timeout=5)
     app = ZConsoleApp(
         Config(general=GeneralConfig(store=str(tmp_path / "i.db"))), [check], poll=False
     )
@@ -107,7 +108,7 @@ async def test_server_stopped_mid_run_shows_error_then_recovers(
 
 def test_statements_absent_when_not_preloaded() -> None:
     server = services.start_postgres(extra_conf={"shared_preload_libraries": "''"})
-    check = PostgresCheck(PostgresConfig(), server.dsn)
+    check = PostgresCheck(PostgresSettings(), server.dsn)
     try:
         data = good(check)
     finally:
@@ -121,8 +122,8 @@ def test_statements_absent_when_not_preloaded() -> None:
 
 def test_streaming_standby_lag_then_gone(private_server: services.Postgres) -> None:
     standby = services.start_standby(private_server, name="zc-standby")
-    primary_check = PostgresCheck(PostgresConfig(), private_server.dsn)
-    standby_check = PostgresCheck(PostgresConfig(), standby.dsn)
+    primary_check = PostgresCheck(PostgresSettings(), private_server.dsn)
+    standby_check = PostgresCheck(PostgresSettings(), standby.dsn)
     try:
         with psycopg.connect(private_server.dsn, autocommit=True) as conn:
             conn.execute("CREATE TABLE w AS SELECT g FROM generate_series(1, 50000) AS g")
@@ -137,7 +138,9 @@ def test_streaming_standby_lag_then_gone(private_server: services.Postgres) -> N
         assert replica.client_addr == "127.0.0.1" and not replica.gone
         assert replica.lag_bytes is not None and replica.lag_bytes >= 0
         assert data.role == "primary"
-        shown = PostgresPane()._replication_text(data.replication, None).plain
+        shown = (
+            PostgresPane("postgres", "PostgreSQL")._replication_text(data.replication, None).plain
+        )
         assert "zc-standby@127.0.0.1 streaming lag" in shown
         on_standby = good(standby_check)
         assert on_standby.role == "standby" and on_standby.standby is not None
@@ -154,7 +157,9 @@ def test_streaming_standby_lag_then_gone(private_server: services.Postgres) -> N
         assert lost.state == "gone" and lost.lag_bytes is None
         assert (
             "zc-standby@127.0.0.1 GONE"
-            in PostgresPane()._replication_text(gone.replication, None).plain
+            in PostgresPane("postgres", "PostgreSQL")
+            ._replication_text(gone.replication, None)
+            .plain
         )
         snap = primary_check.collect()
         assert snap.status is Status.WARN and "1 gone" in snap.summary
@@ -170,7 +175,7 @@ def test_default_thresholds_warn_at_80_and_crit_at_95_percent_of_usable() -> Non
     server = services.start_postgres(
         extra_conf={"max_connections": "20", "superuser_reserved_connections": "3"}
     )
-    config = PostgresConfig()
+    config = PostgresSettings()
     assert (config.connections_warn_pct, config.connections_crit_pct) == (80.0, 95.0)
     check = PostgresCheck(config, server.dsn)
     pool: list[psycopg.Connection[Any]] = []

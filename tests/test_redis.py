@@ -18,7 +18,7 @@ from tests import services
 from zconsole.checks.base import Status
 from zconsole.checks.redis import RedisCheck, RedisData, parse_target
 from zconsole.checks.redis_queues import CELERY_PRIORITY_SEP, QueueInfo, QueueKind, RateWindow
-from zconsole.config import RedisConfig
+from zconsole.checks.redis_settings import RedisSettings
 
 pytestmark = pytest.mark.redis
 
@@ -52,7 +52,7 @@ def private_redis() -> Iterator[services.Redis]:
 
 
 def make_check(url: str, clock: FakeClock | None = None, **cfg: Any) -> RedisCheck:
-    config = RedisConfig(url=url, **cfg)
+    config = RedisSettings(url=url, **cfg)
     if clock is None:
         return RedisCheck(config, timeout=2.0)
     return RedisCheck(config, timeout=2.0, clock=clock)
@@ -300,7 +300,7 @@ def test_noauth_and_wrongpass_are_clear_and_never_show_the_password(
 
 def test_refused_connection_is_clear_and_prompt() -> None:
     port = services.closed_port()
-    check = RedisCheck(RedisConfig(url=f"redis://127.0.0.1:{port}/0"), timeout=1.0)
+    check = RedisCheck(RedisSettings(url=f"redis://127.0.0.1:{port}/0"), timeout=1.0)
     snap = check.collect()
     assert snap.status is Status.ERROR and snap.error is not None
     assert f"127.0.0.1:{port}/0 refused the connection" in snap.error
@@ -309,7 +309,7 @@ def test_refused_connection_is_clear_and_prompt() -> None:
 
 def test_hanging_server_times_out_with_a_clear_error() -> None:
     with services.hanging_listener() as port:
-        check = RedisCheck(RedisConfig(url=f"redis://127.0.0.1:{port}/0"), timeout=1.0)
+        check = RedisCheck(RedisSettings(url=f"redis://127.0.0.1:{port}/0"), timeout=1.0)
         snap = check.collect()
     assert snap.error is not None
     # Within the socket timeout (0.8 of the check's), before the scheduler's hard timeout.
@@ -321,7 +321,7 @@ def test_hanging_server_through_the_scheduler_still_gets_our_sentence() -> None:
     from zconsole.scheduler import collect_all
 
     with services.hanging_listener() as port:
-        check = RedisCheck(RedisConfig(url=f"redis://127.0.0.1:{port}/0"), timeout=1.0)
+        check = RedisCheck(RedisSettings(url=f"redis://127.0.0.1:{port}/0"), timeout=1.0)
         snaps = asyncio.run(collect_all([check]))
     assert "did not answer within 0.8 s (timeout)" in (snaps["redis"].error or "")
 
@@ -329,7 +329,7 @@ def test_hanging_server_through_the_scheduler_still_gets_our_sentence() -> None:
 def test_reconnects_with_backoff(redis_server: services.Redis) -> None:
     clock = FakeClock()
     port = services.closed_port()
-    check = RedisCheck(RedisConfig(url=f"redis://127.0.0.1:{port}/0"), timeout=1.0, clock=clock)
+    check = RedisCheck(RedisSettings(url=f"redis://127.0.0.1:{port}/0"), timeout=1.0, clock=clock)
     assert "refused" in (check.collect().error or "")
     assert "(reconnecting in 1 s)" in (check.collect().error or "")  # no new attempt yet
     clock.now += 1.5

@@ -27,9 +27,10 @@ from zconsole import mitigations
 from zconsole.action_runner import ActionRunner, ConfirmRequest
 from zconsole.actions import Action, ActionOutcome, Outcome, Risk
 from zconsole.audit import AuditLog
+from zconsole.checks.incident import IncidentSettings
 from zconsole.checks.redis import RedisCheck, RedisData
 from zconsole.checks.redis_queues import CELERY_PRIORITY_SEP, QueueInfo, QueueKind
-from zconsole.config import IncidentConfig, RedisConfig
+from zconsole.checks.redis_settings import RedisSettings
 from zconsole.incident_controller import IncidentController
 from zconsole.mitigations import redis as mitigations_redis
 from zconsole.store import IncidentStore
@@ -56,7 +57,7 @@ class Recorder:
         root.mkdir(parents=True)
         self.audit = AuditLog(root / "audit.jsonl")
         self.store = IncidentStore(root / "incidents.db")
-        self.incidents = IncidentController(self.store, IncidentConfig(), author="tester")
+        self.incidents = IncidentController(self.store, IncidentSettings(), author="tester")
         self.incident = self.incidents.declare(title="Celery backlog", severity="P1")
         self.asked: list[ConfirmRequest] = []
 
@@ -86,7 +87,7 @@ def recorder(tmp_path: Path) -> Iterator[Recorder]:
 
 
 def poll(url: str, **cfg: Any) -> tuple[RedisCheck, RedisData]:
-    check = RedisCheck(RedisConfig(url=url, **cfg), timeout=5.0)
+    check = RedisCheck(RedisSettings(url=url, **cfg), timeout=5.0)
     snap = check.collect()
     assert snap.error is None, snap.error
     assert isinstance(snap.data, RedisData)
@@ -279,7 +280,7 @@ def test_flushdb_from_the_actions_menu_uses_the_latest_poll(
     # The menu hands over the selected row (a queue), not the pane's data.
     action = mitigations.build("redis", "flushdb", check, data.queues[0])
     assert "deletes all 8 keys of db 0" in action.preview
-    fresh = RedisCheck(RedisConfig(url=redis_server.url))
+    fresh = RedisCheck(RedisSettings(url=redis_server.url))
     with pytest.raises(ValueError, match="no Redis data yet"):
         mitigations.build("redis", "flushdb", fresh, None)
     assert r.dbsize() == 8  # building an action runs nothing
@@ -344,7 +345,7 @@ def test_password_appears_in_no_output_file_log_or_timeline(
         )
         assert outcome.ok, outcome.text
         wrong = RedisCheck(
-            RedisConfig(url=f"redis://127.0.0.1:{server.port}/0"), timeout=2
+            RedisSettings(url=f"redis://127.0.0.1:{server.port}/0"), timeout=2
         ).collect()
         argv = restore_command(recorder.timeline())
         done = run_cli(argv, workdir, {"REDIS_URL": server.url})

@@ -28,7 +28,8 @@ from zconsole.app import ZConsoleApp
 from zconsole.checks.base import CheckResult, Snapshot, Status
 from zconsole.checks.redis import DbKeys, RedisCheck, RedisData, SlowEntry
 from zconsole.checks.redis_queues import QueueInfo, QueueKind, StreamGroup
-from zconsole.config import Config, GeneralConfig, RedisConfig
+from zconsole.checks.redis_settings import RedisSettings
+from zconsole.config import Config, GeneralConfig
 from zconsole.widgets.confirm import ConfirmScreen
 from zconsole.widgets.messages import MitigationRequested
 from zconsole.widgets.redis import RedisPane
@@ -196,10 +197,10 @@ def private_redis() -> Iterator[services.Redis]:
 async def test_no_password_on_screen_with_real_data_and_auth_errors(
     private_redis: services.Redis,
 ) -> None:
-    good = RedisCheck(RedisConfig(url=private_redis.url), timeout=2.0).collect()
+    good = RedisCheck(RedisSettings(url=private_redis.url), timeout=2.0).collect()
     assert good.error is None, good.error
     bad_url = f"redis://:{PASSWORD}x@127.0.0.1:{private_redis.port}/0"
-    wrong = RedisCheck(RedisConfig(url=bad_url), timeout=2.0).collect()
+    wrong = RedisCheck(RedisSettings(url=bad_url), timeout=2.0).collect()
     assert wrong.error is not None and "WRONGPASS" in wrong.error
     app = ZConsoleApp(Config(), [], poll=False)
     async with app.run_test(size=(110, 50)) as pilot:
@@ -230,7 +231,7 @@ async def test_purge_from_the_pane_end_to_end_leaves_no_password_behind(
     before = client.lrange("celery", 0, -1)
     store = tmp_path / "state" / "incidents.db"
     store.parent.mkdir()
-    check = RedisCheck(RedisConfig(url=private_redis.url), timeout=2.0)
+    check = RedisCheck(RedisSettings(url=private_redis.url), timeout=2.0)
     app = ZConsoleApp(Config(general=GeneralConfig(store=str(store))), [check], poll=False)
     async with app.run_test(size=(110, 50)) as pilot:
         assert app.incidents is not None

@@ -15,7 +15,7 @@ from tests.test_app import pane_text
 from zconsole.app import ZConsoleApp
 from zconsole.checks.base import Status
 from zconsole.config import load_config
-from zconsole.sources import build_checks
+from zconsole.registry import build_checks
 from zconsole.widgets.header import TabBar
 
 

@@ -20,9 +20,9 @@ from textual.widgets import Input
 from tests.screen_data import FIXED_TIME, HOSTILE, all_snapshots
 from zconsole.app import ZConsoleApp
 from zconsole.checks.base import CheckResult
+from zconsole.checks.incident import KIND_NOTE
 from zconsole.config import Config, load_config
-from zconsole.incident import KIND_NOTE
-from zconsole.sources import build_checks
+from zconsole.registry import build_checks
 from zconsole.widgets.confirm import ConfirmScreen
 
 WAR_ROOM = (200, 60)

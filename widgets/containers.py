@@ -115,9 +115,6 @@ def ordered(containers: tuple[ContainerInfo, ...], sort: str) -> list[ContainerI
 class ContainersPane(Pane):
     """Containers of one Docker Engine."""
 
-    source: ClassVar[str] = "docker"
-    title: ClassVar[str] = "Containers"
-
     DEFAULT_CSS = """
     ContainersPane #docker-filter {
         dock: bottom; height: 1; border: none; padding: 0 1; display: none;
@@ -142,8 +139,10 @@ class ContainersPane(Pane):
         Binding("P", "pause_toggle", "Pause/unpause"),
     ]
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
+    def __init__(
+        self, source: str, title: str, *, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(source, title, id=id, classes=classes)
         self.data: DockerData | None = None
         self.filter_text = ""
         self.sort = SORTS[0]

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from zconsole.incident import (
+from zconsole.checks.incident import (
     STATUSES,
     TRIAGE_QUESTIONS,
     propose_severity,

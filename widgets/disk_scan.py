@@ -1,7 +1,7 @@
 """Find what is big: a modal that scans one mount in a worker and lists the largest directories.
 
-The scan (``zconsole.disk_scan``) runs in a thread worker; each progress report comes back as a
-:class:`ScanUpdated` message, so the table fills in while it runs. Escape cancels and closes,
+The scan (``zconsole.checks.disk_scan``) runs in a thread worker; each progress report comes back
+as a :class:`ScanUpdated` message, so the table fills in while it runs. Escape cancels and closes,
 ``c`` cancels and keeps what was found.
 """
 
@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from zconsole.disk_scan import ScanProgress, scan
+from zconsole.checks.disk_scan import ScanProgress, scan
 from zconsole.widgets.format import human_bytes, human_duration
 from zconsole.widgets.text import inert
 

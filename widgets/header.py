@@ -71,10 +71,11 @@ class TabBar(Widget):
 
     active: reactive[str] = reactive("host")
 
-    def __init__(self, titles: dict[str, str]) -> None:
+    def __init__(self, tabs: dict[str, tuple[str, str]]) -> None:
+        """``tabs``: source name -> (its key, its title), in pane order."""
         super().__init__()
-        self.titles = titles
-        self.statuses: dict[str, Status] = dict.fromkeys(titles, Status.UNKNOWN)
+        self.tabs = tabs
+        self.statuses: dict[str, Status] = dict.fromkeys(tabs, Status.UNKNOWN)
 
     def set_status(self, name: str, status: Status) -> None:
         if self.statuses.get(name) is not status:
@@ -83,9 +84,9 @@ class TabBar(Widget):
 
     def render(self) -> Text:
         text = Text()
-        for index, (name, title) in enumerate(self.titles.items(), start=1):
+        for name, (key, title) in self.tabs.items():
             status = self.statuses[name]
-            label = Text(f" {index} {title} ", style="reverse bold" if name == self.active else "")
+            label = Text(f" {key} {title} ", style="reverse bold" if name == self.active else "")
             label.append(status.symbol + " ", style=STATUS_STYLE[status])
             text.append_text(label)
         return text

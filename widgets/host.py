@@ -84,9 +84,6 @@ def _pressure(p: Pressure | None) -> str:
 class HostPane(Pane):
     """The machine itself."""
 
-    source: ClassVar[str] = "host"
-    title: ClassVar[str] = "Host"
-
     DEFAULT_CSS = """
     HostPane #host-gauges { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
     HostPane #host-tables { height: 1fr; }
@@ -111,8 +108,10 @@ class HostPane(Pane):
         Binding("l", "free('delete_old_logs')", "Delete old logs", show=False),
     ]
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
+    def __init__(
+        self, source: str, title: str, *, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(source, title, id=id, classes=classes)
         self.sort_by = "cpu"
         self._disks: list[Disk] = []
         self._procs: list[ProcessInfo] = []

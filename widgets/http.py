@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,9 +21,6 @@ if TYPE_CHECKING:
 
 class HttpPane(Pane):
     """Health endpoints and their certificates (the runbooks' `curl -f` and `openssl s_client`)."""
-
-    source: ClassVar[str] = "http"
-    title: ClassVar[str] = "HTTP & TLS"
 
     def compose_body(self) -> ComposeResult:
         table: DataTable[Any] = Table(id="http-endpoints", cursor_type="row")

@@ -19,7 +19,7 @@ from zconsole.widgets.text import inert
 from zconsole.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
-    from zconsole.incident import Clocks, Incident
+    from zconsole.checks.incident import Clocks, Incident
 
 SEVERITY_STYLE = ("bold white on red", "bold red", "bold yellow", "bold")
 NO_INCIDENT_HINT = "No open incident. i declare · n note · p pin a row"

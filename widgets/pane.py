@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -40,12 +40,14 @@ class Pane(Vertical):
     Pane DataTable { height: 1fr; }
     """
 
-    #: The check name this pane renders ("host", "docker", ...).
-    source: ClassVar[str] = ""
-    title: ClassVar[str] = ""
-
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id or f"pane-{self.source}", classes=classes)
+    def __init__(
+        self, source: str, title: str, *, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(id=id or f"pane-{source}", classes=classes)
+        #: The check name this pane renders ("host", "docker", ...) and its title, both from
+        #: the source's entry in the registry (``zconsole/registry.py``).
+        self.source = source
+        self.title = title
         self.result: CheckResult | None = None
         self._drawn_data: object | None = None
         self.border_title = self.title
@@ -145,7 +147,3 @@ class Pane(Vertical):
         text = self.selected_text()
         if text:
             self.post_message(PinRequested(self.source, text))
-
-
-class SummaryPane(Pane):
-    """A pane that shows only status and summary (a source whose full pane is not built yet)."""

@@ -80,9 +80,6 @@ def _counts(label: str, counts: dict[str, int], limit: int = 4) -> Text:
 class PostgresPane(Pane):
     """One PostgreSQL server."""
 
-    source: ClassVar[str] = "postgres"
-    title: ClassVar[str] = "PostgreSQL"
-
     DEFAULT_CSS = """
     PostgresPane #pg-activity { height: 1fr; min-height: 4; }
     PostgresPane #pg-blocking { height: auto; max-height: 10; }
@@ -103,8 +100,10 @@ class PostgresPane(Pane):
         Binding("t", "toggle_statements", "Statements by mean/total"),
     ]
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
+    def __init__(
+        self, source: str, title: str, *, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(source, title, id=id, classes=classes)
         self.data: PostgresData | None = None
         self._activity: list[Session] = []
         self._blocking: list[Blocked] = []

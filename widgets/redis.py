@@ -66,9 +66,6 @@ def _queue_detail(queue: QueueInfo) -> Text:
 class RedisPane(Pane):
     """One Redis server and the queues kept in it."""
 
-    source: ClassVar[str] = "redis"
-    title: ClassVar[str] = "Redis & queues"
-
     DEFAULT_CSS = """
     RedisPane #redis-health { height: auto; }
     RedisPane #redis-queues { height: 1fr; min-height: 4; }
@@ -83,8 +80,10 @@ class RedisPane(Pane):
         Binding("b", "bigkeys", "Big keys"),
     ]
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
+    def __init__(
+        self, source: str, title: str, *, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(source, title, id=id, classes=classes)
         self._data: RedisData | None = None
         self._queues: list[QueueInfo] = []
 

@@ -23,7 +23,7 @@ from textual.strip import Strip
 from zconsole.widgets.text import inert
 
 if TYPE_CHECKING:
-    from zconsole.incident import Entry
+    from zconsole.checks.incident import Entry
 
 #: Rows fetched per request; the cache keeps CACHE_BLOCKS blocks around the viewport.
 BLOCK = 200

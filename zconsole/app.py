@@ -21,21 +21,20 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.worker import Worker
 
+from zconsole import registry
 from zconsole.action_runner import ActionRunner, ConfirmKind, ConfirmRequest
 from zconsole.actions import Action, ActionOutcome, Outcome, Risk
 from zconsole.audit import AuditLog, default_audit_path
 from zconsole.checks.base import Check, CheckResult, describe_error, worst
+from zconsole.checks.incident import KIND_EVIDENCE
 from zconsole.checks.secrets import redact
 from zconsole.config import Config, CustomAction
-from zconsole.incident import KIND_EVIDENCE
 from zconsole.incident_controller import POLL_INTERVAL_S, IncidentController
 from zconsole.scheduler import Scheduler
-from zconsole.sources import SOURCE_NAMES, TITLES
 from zconsole.store import StoreUnavailable
 from zconsole.widgets.actions_menu import ActionsMenu, MenuEntry
 from zconsole.widgets.confirm import ConfirmScreen, TypeTargetScreen
 from zconsole.widgets.container_logs import ContainerLogsRequested
-from zconsole.widgets.containers import ContainersPane
 from zconsole.widgets.declare import (
     DeclareRequest,
     DeclareScreen,
@@ -44,26 +43,14 @@ from zconsole.widgets.declare import (
     StatusScreen,
 )
 from zconsole.widgets.header import StatusHeader, TabBar
-from zconsole.widgets.host import HostPane
-from zconsole.widgets.http import HttpPane
 from zconsole.widgets.incident import IncidentPanel
 from zconsole.widgets.keybar import KeyBar
 from zconsole.widgets.messages import MitigationRequested, PinRequested
 from zconsole.widgets.note import NoteResult, NoteScreen
 from zconsole.widgets.pane import Pane
-from zconsole.widgets.postgres import PostgresPane
-from zconsole.widgets.redis import RedisPane
 from zconsole.widgets.text import plain
 from zconsole.widgets.timeline import Timeline
 from zconsole.widgets.update_preview import UpdatePreviewScreen
-
-PANES: dict[str, type[Pane]] = {
-    "host": HostPane,
-    "docker": ContainersPane,
-    "postgres": PostgresPane,
-    "redis": RedisPane,
-    "http": HttpPane,
-}
 
 #: Below this size the panes are shown one at a time (number keys switch), above as a grid.
 WIDE_MIN_WIDTH = 120
@@ -94,15 +81,16 @@ class ZConsoleApp(App[None]):
     CSS = """
     Screen { layout: vertical; }
     #main { height: 1fr; }
-    /* The HTTP row is a few endpoints: the rows above get the height (tables, blocking tree). */
-    #panes { grid-size: 2 3; grid-rows: 2fr 2fr 1fr; grid-gutter: 0 0; width: 1fr; }
-    #pane-http { column-span: 2; }
+    /* Two columns, as many rows as the registry's sources need; an odd last pane spans both.
+       The HTTP row is a few endpoints: the rows above get the height (tables, blocking tree). */
+    #panes { grid-size: 2; grid-rows: 2fr 2fr 1fr; grid-gutter: 0 0; width: 1fr; }
+    #panes > Pane.-wide { column-span: 2; }
     #incident { width: 36%; min-width: 40; }
     Screen.-narrow #main { layout: vertical; }
     Screen.-narrow #panes { grid-size: 1 1; height: 1fr; }
     Screen.-narrow #panes Pane { display: none; }
     Screen.-narrow #panes Pane.-active { display: block; }
-    Screen.-narrow #pane-http { column-span: 1; }
+    Screen.-narrow #panes > Pane.-wide { column-span: 1; }
     Screen.-narrow #incident { width: 1fr; height: auto; max-height: 9; min-width: 0; }
     /* 80x24: without an incident the area is one line, so the active pane gets the rows. */
     Screen.-narrow IncidentPanel { height: auto; }
@@ -116,11 +104,6 @@ class ZConsoleApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("r", "refresh", "Refresh"),
-        Binding("1", "show_pane('host')", "Host", show=False),
-        Binding("2", "show_pane('docker')", "Containers", show=False),
-        Binding("3", "show_pane('postgres')", "Postgres", show=False),
-        Binding("4", "show_pane('redis')", "Redis", show=False),
-        Binding("5", "show_pane('http')", "HTTP", show=False),
         Binding("p", "pin", "Pin row"),
         Binding("i", "declare_incident", "Declare"),
         Binding("n", "note", "Note"),
@@ -154,7 +137,13 @@ class ZConsoleApp(App[None]):
         #: Wall clock for the header (fixed in screen snapshot tests).
         self.clock = clock
         self.scheduler = Scheduler(self.checks.values(), self.show_result)
-        self.active_pane = "host"
+        self.active_pane = registry.SOURCES[0].name
+        #: The number keys, one per source of the registry (see _binding_commands).
+        self.source_bindings = [
+            Binding(s.key, f"show_pane({s.name!r})", s.title, show=False) for s in registry.SOURCES
+        ]
+        for binding in self.source_bindings:
+            self.bind(binding.key, binding.action, description=binding.description, show=False)
         # Incident store (see the "incident" section below): None when it is unavailable.
         self.incidents: IncidentController | None = None
         self.store_problem = ""
@@ -168,11 +157,20 @@ class ZConsoleApp(App[None]):
         yield StatusHeader(
             self.hostname, read_only=self.read_only, target=self.target, clock=self.clock
         )
-        yield TabBar({name: TITLES[name] for name in SOURCE_NAMES})
+        yield TabBar({s.name: (s.key, s.title) for s in registry.SOURCES})
         with Horizontal(id="main"):
             with Grid(id="panes"):
-                for name in SOURCE_NAMES:
-                    pane = PANES[name](classes="-active" if name == self.active_pane else None)
+                sources = registry.SOURCES
+                for index, source in enumerate(sources):
+                    classes = {
+                        "-active": source.name == self.active_pane,
+                        "-wide": index == len(sources) - 1 and len(sources) % 2 == 1,
+                    }
+                    pane = source.pane_class()(
+                        source.name,
+                        source.title,
+                        classes=" ".join(name for name, on in classes.items() if on) or None,
+                    )
                     if self.clock is not None:
                         pane.clock = self.clock
                     yield pane
@@ -306,7 +304,8 @@ class ZConsoleApp(App[None]):
                 owners.append((focused, "while the timeline has focus"))
         for owner, where in owners:
             by_action: dict[str, list[Binding]] = {}
-            for binding in Binding.make_bindings(owner.BINDINGS):
+            extra = self.source_bindings if owner is self else []
+            for binding in [*Binding.make_bindings(owner.BINDINGS), *extra]:
                 by_action.setdefault(binding.action, []).append(binding)
             for action, bindings in by_action.items():
                 keys = " or ".join(self.get_key_display(b) for b in bindings)
@@ -586,7 +585,7 @@ class ZConsoleApp(App[None]):
     def action_status_update(self) -> None:
         from datetime import UTC
 
-        from zconsole.incident import KIND_UPDATE
+        from zconsole.checks.incident import KIND_UPDATE
         from zconsole.updates import FORMATS, KINDS, default_kind, render
 
         controller = self.incidents
@@ -867,7 +866,7 @@ class ZConsoleApp(App[None]):
             else:
                 self.run_custom_action(self.config.actions[int(value)], record)
 
-        title = f"Actions — {TITLES.get(source, source)}"
+        title = f"Actions — {registry.title_of(source)}"
         self.push_screen(ActionsMenu(title, entries, read_only=self.read_only), callback=chosen)
 
     def run_custom_action(self, custom: CustomAction, record: object) -> None:

@@ -125,7 +125,7 @@ def _exit(code: int) -> int:
 
 def run_tui(config: Config, *, target: str = "") -> int:
     from zconsole.app import ZConsoleApp
-    from zconsole.sources import build_checks
+    from zconsole.registry import build_checks
 
     app = ZConsoleApp(config, build_checks(config), target=target, tune_gc=True)
     app.run()
@@ -134,8 +134,8 @@ def run_tui(config: Config, *, target: str = "") -> int:
 
 def collect_snapshot(config: Config) -> dict[str, Any]:
     """Every check once; the documented JSON envelope (version 1)."""
+    from zconsole.registry import build_checks
     from zconsole.scheduler import collect_all
-    from zconsole.sources import build_checks
 
     checks = build_checks(config, single_poll=True)
     snapshots: dict[str, Snapshot[Any]] = asyncio.run(collect_all(checks))

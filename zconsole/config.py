@@ -8,15 +8,26 @@ then CLI flags.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, get_args, get_origin, get_type_hints
 
 import msgspec
 import platformdirs
 
+from zconsole.checks.docker_settings import DockerSettings
+from zconsole.checks.host_settings import HostSettings
+from zconsole.checks.http_settings import HttpSettings
+from zconsole.checks.incident import IncidentSettings
+from zconsole.checks.postgres_settings import (
+    PostgresSettings,
+    dsn_from_environment,
+    normalise_dsn,
+)
+from zconsole.checks.redis_settings import RedisSettings
 from zconsole.checks.secrets import password_of_url, redact, register_secret
 
 CONFIG_NAME = "zconsole.toml"
@@ -41,124 +52,6 @@ class GeneralConfig(_Section, frozen=True):
     store: str = ""
 
 
-class HostConfig(_Section, frozen=True):
-    interval: float | None = None
-    timeout: float | None = None
-    # Runbooks: "CPU > 80 %", "memory > 85 %", "disk > 90 %".
-    cpu_warn: float = 80.0
-    cpu_crit: float = 95.0
-    memory_warn: float = 85.0
-    memory_crit: float = 95.0
-    swap_warn: float = 50.0
-    swap_crit: float = 90.0
-    disk_warn: float = 80.0
-    disk_crit: float = 90.0
-    #: Load average per core that counts as overloaded.
-    load_warn_per_core: float = 1.5
-    load_crit_per_core: float = 3.0
-    #: Per-mount timeout: a dead network filesystem must not freeze the pane.
-    mount_timeout: float = 1.0
-    #: Globs of log files the "delete old logs" mitigation may remove.
-    log_globs: list[str] = msgspec.field(default_factory=list)
-    log_max_age_days: int = 7
-    # Host pane in depth (issue 7).
-    #: Runbook: `journalctl --vacuum-time=1d`.
-    journal_max_age_days: int = 1
-    #: tmpfs is RAM, not disk: hidden unless asked for.
-    include_tmpfs: bool = False
-    #: Mount points always shown / never shown, whatever their filesystem type.
-    include_mounts: list[str] = msgspec.field(default_factory=list)
-    exclude_mounts: list[str] = msgspec.field(default_factory=list)
-    #: Rolling window for a disk's fill rate and "full in about X", seconds.
-    growth_window_s: float = 600.0
-    #: How many processes each top list (by CPU, by memory) holds.
-    top_processes: int = 8
-
-
-class DockerConfig(_Section, frozen=True):
-    enabled: bool = True
-    #: Engine URL; empty means DOCKER_HOST or the default unix socket.
-    host: str = ""
-    interval: float | None = None
-    timeout: float | None = None
-    log_lines: int = 200
-    #: What counts as an error line for the error-rate figure.
-    error_pattern: str = r"(?i)\b(error|exception|traceback|fatal|panic)\b"
-    #: One stats stream per running container up to this many (more show no CPU/memory).
-    max_stats_streams: int = 500
-    #: `zconsole snapshot` only (one poll is all it gets): seconds to wait for two stats samples
-    #: so CPU % is known; capped at 60 % of the timeout. The console never waits: its list shows
-    #: at once and CPU/memory arrive on the next refresh.
-    first_stats_wait: float = 3.0
-
-
-class PostgresConfig(_Section, frozen=True):
-    #: libpq DSN or URL; empty means DATABASE_URL, then PG* environment variables.
-    dsn: str = ""
-    interval: float | None = None
-    timeout: float | None = None
-    connections_warn_pct: float = 80.0
-    connections_crit_pct: float = 95.0
-    #: A session active longer than this is a "long query" (runbooks: slow query > 1 s).
-    long_query_s: float = 1.0
-    #: Statement timeout of the console's own queries, milliseconds.
-    statement_timeout_ms: int = 3000
-    statements_top: int = 10
-    #: Bulk "terminate long queries" default (runbooks: kill long-running queries > 5 min).
-    kill_long_after_min: float = 5.0
-    #: Bulk "terminate idle-in-transaction sessions" default, minutes in that state.
-    kill_idle_tx_after_min: float = 5.0
-    #: Where the emergency pg_dump writes its file ("" means the current directory).
-    dump_dir: str = ""
-
-
-class RedisConfig(_Section, frozen=True):
-    #: redis:// or rediss:// URL; empty means REDIS_URL.
-    url: str = ""
-    interval: float | None = None
-    timeout: float | None = None
-    celery_queues: list[str] = msgspec.field(default_factory=lambda: ["celery"])
-    lists: list[str] = msgspec.field(default_factory=list)
-    streams: list[str] = msgspec.field(default_factory=list)
-    discover_rq: bool = True
-    # Runbooks: "queue > 1000" warn; "5000+" is the named backlog incident.
-    queue_warn: int = 1000
-    queue_crit: int = 5000
-    memory_warn_pct: float = 85.0
-    memory_crit_pct: float = 95.0
-    #: Growth per minute is the slope over this many seconds of polls (a backlog trend, not noise).
-    rate_window_s: float = 300.0
-    #: Slowlog entries shown (SLOWLOG GET n).
-    slowlog_top: int = 5
-    #: Big-key scan stops after this many keys (SCAN, never KEYS) so a huge db is sampled.
-    bigkeys_max_scan: int = 100_000
-
-
-class EndpointConfig(_Section, frozen=True):
-    url: str
-    name: str = ""
-    expect_status: int | None = None
-    expect_text: str = ""
-    follow_redirects: bool = False
-    timeout: float = 5.0
-    #: Verify the TLS chain (turn off only for self-signed internal endpoints).
-    verify: bool = True
-    #: CA bundle (PEM) for endpoints signed by a private CA; empty means the default bundle.
-    ca_file: str = ""
-    #: Extra request headers, e.g. the runbooks' `curl -H "Authorization: Bearer TOKEN"`.
-    #: Values of credential-looking headers are registered as secrets and never shown.
-    headers: dict[str, str] = msgspec.field(default_factory=dict)
-
-
-class HttpConfig(_Section, frozen=True):
-    endpoints: list[EndpointConfig] = msgspec.field(default_factory=list)
-    interval: float | None = None
-    timeout: float | None = None
-    latency_warn_ms: float = 1000.0
-    cert_warn_days: float = 14.0
-    cert_crit_days: float = 3.0
-
-
 class CustomAction(_Section, frozen=True):
     """A runbook command from config: an argv list, never a shell string."""
 
@@ -168,20 +61,6 @@ class CustomAction(_Section, frozen=True):
     #: Which pane's selected row fills the {placeholders} ("" means no row needed).
     source: str = ""
     timeout: float = 30.0
-
-
-class IncidentConfig(_Section, frozen=True):
-    #: "P0-P3" (default, most runbooks) or "P1-P4".
-    severity_scheme: Literal["P0-P3", "P1-P4"] = "P0-P3"
-    #: Minutes between status updates per severity index (most severe first).
-    update_every_min: list[float] = msgspec.field(default_factory=lambda: [15.0, 15.0, 60.0, 240.0])
-    #: Response and resolution targets, minutes, per severity index (runbooks' P0..P3).
-    respond_min: list[float] = msgspec.field(default_factory=lambda: [15.0, 60.0, 240.0, 1440.0])
-    resolve_min: list[float] = msgspec.field(default_factory=lambda: [120.0, 480.0, 1440.0, 7200.0])
-    commander: str = ""
-    export_dir: str = "incidents"
-    #: A check must stay crit (or recovered) this many seconds before the timeline hears of it.
-    hysteresis_s: float = 30.0
 
 
 class Target(_Section, frozen=True):
@@ -197,13 +76,16 @@ class Target(_Section, frozen=True):
 
 
 class Config(_Section, frozen=True):
+    """The effective config. Each source's section is the settings type beside its check
+    (``zconsole.checks.<source>_settings``): config builds them, checks never import config."""
+
     general: GeneralConfig = msgspec.field(default_factory=GeneralConfig)
-    host: HostConfig = msgspec.field(default_factory=HostConfig)
-    docker: DockerConfig = msgspec.field(default_factory=DockerConfig)
-    postgres: PostgresConfig = msgspec.field(default_factory=PostgresConfig)
-    redis: RedisConfig = msgspec.field(default_factory=RedisConfig)
-    http: HttpConfig = msgspec.field(default_factory=HttpConfig)
-    incident: IncidentConfig = msgspec.field(default_factory=IncidentConfig)
+    host: HostSettings = msgspec.field(default_factory=HostSettings)
+    docker: DockerSettings = msgspec.field(default_factory=DockerSettings)
+    postgres: PostgresSettings = msgspec.field(default_factory=PostgresSettings)
+    redis: RedisSettings = msgspec.field(default_factory=RedisSettings)
+    http: HttpSettings = msgspec.field(default_factory=HttpSettings)
+    incident: IncidentSettings = msgspec.field(default_factory=IncidentSettings)
     actions: list[CustomAction] = msgspec.field(default_factory=list)
     targets: dict[str, Target] = msgspec.field(default_factory=dict)
     #: Where each layer came from, for `zconsole config` (not a TOML key).
@@ -245,11 +127,9 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
     layer: dict[str, Any] = {}
-    if env.get("DATABASE_URL"):
-        layer.setdefault("postgres", {})["dsn"] = env["DATABASE_URL"]
-    elif any(env.get(k) for k in ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")):
-        # libpq reads PG* itself: an empty DSN plus a marker that postgres is configured.
-        layer.setdefault("postgres", {})["dsn"] = "libpq:env"
+    dsn = env.get("DATABASE_URL") or dsn_from_environment(env)
+    if dsn:
+        layer.setdefault("postgres", {})["dsn"] = dsn
     if env.get("REDIS_URL"):
         layer.setdefault("redis", {})["url"] = env["REDIS_URL"]
     if env.get("DOCKER_HOST"):
@@ -280,9 +160,50 @@ def _validation_message(path_label: str, exc: msgspec.ValidationError) -> str:
 
 def _decode(raw: dict[str, Any], label: str) -> Config:
     try:
-        return msgspec.convert(raw, Config)
+        config = msgspec.convert(raw, Config)
     except msgspec.ValidationError as exc:
         raise ConfigError(redact(_validation_message(label, exc))) from None
+    unknown = _unknown_key(raw, Config)
+    if unknown:
+        raise ConfigError(redact(f"{label}: {unknown}: unknown key"))
+    # The DSN is worked out here, once: the check connects with exactly what config shows.
+    dsn = normalise_dsn(config.postgres.dsn)
+    if dsn != config.postgres.dsn:
+        config = msgspec.structs.replace(
+            config, postgres=dataclasses.replace(config.postgres, dsn=dsn)
+        )
+    return config
+
+
+def _unknown_key(raw: object, kind: Any, where: str = "") -> str | None:
+    """The first key of ``raw`` that ``kind`` has no field for, as ``section.key``.
+
+    msgspec refuses unknown keys of its own Structs but not of dataclasses, and the sources'
+    settings are dataclasses (checks/ does not depend on msgspec): a typo must still be an error.
+    """
+    origin, args = get_origin(kind), get_args(kind)
+    if origin in (list, tuple) and isinstance(raw, list):
+        return next((f for item in raw if (f := _unknown_key(item, args[0], where))), None)
+    if origin is dict and isinstance(raw, Mapping):
+        return next(
+            (f for k, v in raw.items() if (f := _unknown_key(v, args[1], f"{where}.{k}"))), None
+        )
+    if args:  # X | None
+        return next((f for arg in args if (f := _unknown_key(raw, arg, where))), None)
+    is_record = dataclasses.is_dataclass(kind) or (
+        isinstance(kind, type) and issubclass(kind, msgspec.Struct)
+    )
+    if not is_record or not isinstance(raw, Mapping):
+        return None
+    hints = get_type_hints(kind)
+    for key, value in raw.items():
+        path = f"{where}.{key}" if where else str(key)
+        if key not in hints:
+            return path
+        found = _unknown_key(value, hints[key], path)
+        if found:
+            return found
+    return None
 
 
 def load_config(
@@ -315,7 +236,7 @@ def load_config(
     env_layer = _env_layer(env)
     if env_layer:
         merged = _merge(merged, env_layer)
-        sources.append("environment (" + ", ".join(_env_names(env_layer)) + ")")
+        sources.append("environment (" + ", ".join(_env_names(env_layer, env)) + ")")
 
     if target:
         targets = merged.get("targets", {})
@@ -337,10 +258,10 @@ def load_config(
     return config
 
 
-def _env_names(layer: Mapping[str, Any]) -> list[str]:
+def _env_names(layer: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
     names = []
     if "postgres" in layer:
-        names.append("DATABASE_URL" if layer["postgres"]["dsn"] != "libpq:env" else "PG*")
+        names.append("DATABASE_URL" if env.get("DATABASE_URL") else "PG*")
     if "redis" in layer:
         names.append("REDIS_URL")
     if "docker" in layer:

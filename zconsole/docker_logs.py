@@ -129,7 +129,7 @@ class DockerLogsController:
         screen = ContainerLogsScreen(
             request.title,
             request.names,
-            error_pattern=self.check.config.error_pattern,
+            error_pattern=self.check.settings.error_pattern,
             on_close=stop.set,
         )
         self.app.push_screen(screen)
@@ -153,7 +153,7 @@ class DockerLogsController:
         """Tail, then follow until the screen closes (runs in a worker thread)."""
         try:
             api = self.check.client.api
-            tail = fetch_tails(api, ids, names, self.check.config.log_lines)
+            tail = fetch_tails(api, ids, names, self.check.settings.log_lines)
         except Exception as exc:  # noqa: BLE001 - shown on the screen, not raised
             screen.post_message(LogProblem(redact(f"cannot fetch logs: {exc}")))
             return

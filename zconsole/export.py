@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from zconsole.checks.base import to_jsonable
+from zconsole.checks.incident import KIND_CORRECTION, Entry, Incident, utc
 from zconsole.checks.secrets import redact
-from zconsole.incident import KIND_CORRECTION, Entry, Incident, utc
 from zconsole.updates import minutes
 from zconsole.widgets.text import plain
 

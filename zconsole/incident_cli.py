@@ -123,8 +123,8 @@ def edit_command(config: Config, args: argparse.Namespace) -> int:
 def report_command(config: Config, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
+    from zconsole.checks.incident import scheme_levels
     from zconsole.export import parse_since, report, report_text
-    from zconsole.incident import scheme_levels
 
     try:
         window = parse_since(args.since)

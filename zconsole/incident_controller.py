@@ -12,9 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from zconsole.checks.base import CheckResult
-from zconsole.checks.secrets import redact
-from zconsole.config import IncidentConfig
-from zconsole.incident import (
+from zconsole.checks.incident import (
     BAD,
     KIND_CHECK,
     KIND_NOTE,
@@ -23,9 +21,11 @@ from zconsole.incident import (
     Clocks,
     Entry,
     Incident,
+    IncidentSettings,
     clocks,
     default_author,
 )
+from zconsole.checks.secrets import redact
 from zconsole.store import IncidentStore, StoreUnavailable
 
 #: Seconds between polls for other processes' entries (the issue asks for "within 2 s").
@@ -38,7 +38,7 @@ class IncidentController:
     def __init__(
         self,
         store: IncidentStore,
-        config: IncidentConfig,
+        config: IncidentSettings,
         *,
         author: str | None = None,
         on_error: Callable[[str], None] | None = None,

@@ -27,8 +27,7 @@ from typing import Any
 
 import platformdirs
 
-from zconsole.checks.secrets import redact
-from zconsole.incident import (
+from zconsole.checks.incident import (
     KIND_CORRECTION,
     KIND_SEVERITY,
     KIND_STATUS,
@@ -42,6 +41,7 @@ from zconsole.incident import (
     severity_change_text,
     status_change_text,
 )
+from zconsole.checks.secrets import redact
 
 STORE_NAME = "incidents.sqlite3"
 BUSY_TIMEOUT_MS = 5000

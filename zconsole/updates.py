@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from zconsole.checks.incident import KIND_ACTION, Entry, Incident, IncidentSettings, utc
 from zconsole.checks.secrets import redact
-from zconsole.config import IncidentConfig
-from zconsole.incident import KIND_ACTION, Entry, Incident, utc
 
 KINDS: tuple[str, ...] = ("detected", "update", "resolved")
 FORMATS: tuple[str, ...] = ("slack", "plain")
@@ -32,7 +31,7 @@ def minutes(seconds: float) -> str:
     return "1 minute" if m == 1 else f"{m} minutes"
 
 
-def update_every_min(incident: Incident, config: IncidentConfig) -> float:
+def update_every_min(incident: Incident, config: IncidentSettings) -> float:
     values = config.update_every_min or [15.0]
     return float(values[min(incident.severity_index, len(values) - 1)])
 
@@ -50,7 +49,7 @@ def render(
     entries: Sequence[Entry],
     *,
     now: datetime,
-    config: IncidentConfig,
+    config: IncidentSettings,
 ) -> str:
     """The status update text (redacted)."""
     if kind not in KINDS:

@@ -23,7 +23,8 @@ import psutil
 
 from zconsole.actions import Action, ActionError, Risk
 from zconsole.checks.base import Check
-from zconsole.checks.host import HostActionSettings, HostCheck, ProcessInfo
+from zconsole.checks.host import HostCheck, ProcessInfo
+from zconsole.checks.host_settings import HostSettings
 from zconsole.checks.secrets import redact
 from zconsole.mitigations import mitigation
 
@@ -45,10 +46,8 @@ def freed_text(what: str, n_bytes: int) -> str:
     return f"{what}; freed {human(n_bytes)} ({n_bytes} bytes)"
 
 
-def _settings(check: Check[Any]) -> HostActionSettings:
-    if isinstance(check, HostCheck):
-        return check.actions
-    return HostActionSettings()
+def _settings(check: Check[Any]) -> HostSettings:
+    return check.settings if isinstance(check, HostCheck) else HostSettings()
 
 
 # -- delete old log files -------------------------------------------------------------------------
@@ -130,7 +129,7 @@ def delete_old_logs(check: Check[Any], record: object) -> Action:
     settings = _settings(check)
     if not settings.log_globs:
         raise ValueError('no log globs configured: set [host] log_globs = ["/app/logs/*.log"]')
-    plan = plan_log_deletion(settings.log_globs, settings.log_max_age_days)
+    plan = plan_log_deletion(tuple(settings.log_globs), settings.log_max_age_days)
     if not plan.files:
         raise ValueError(
             f"no files matching {', '.join(plan.globs)} older than {plan.max_age_days} days"
@@ -307,7 +306,7 @@ def execute_docker_prune(api: Any, plan: PrunePlan) -> str:
 
 @mitigation("host", "docker_prune")
 def docker_prune(check: Check[Any], record: object) -> Action:
-    url = _settings(check).docker_url
+    url = check.docker_url if isinstance(check, HostCheck) else ""
     if not url:
         raise ValueError("no Docker engine configured: set DOCKER_HOST or [docker] host")
     api = docker_client(url)

@@ -169,7 +169,7 @@ def _bulk(
 def terminate_long(check: Check[Any], record: object) -> Action:
     """Terminate every session running one query longer than N minutes (record: N, or config)."""
     pg = _check(check)
-    minutes = _minutes(record, pg.config.kill_long_after_min)
+    minutes = _minutes(record, pg.settings.kill_long_after_min)
     secs = minutes * 60
     targets = sorted(
         (
@@ -197,7 +197,7 @@ def terminate_long(check: Check[Any], record: object) -> Action:
 def terminate_idle_in_transaction(check: Check[Any], record: object) -> Action:
     """Terminate sessions idle in a transaction for longer than N minutes (record: N, or config)."""
     pg = _check(check)
-    minutes = _minutes(record, pg.config.kill_idle_tx_after_min)
+    minutes = _minutes(record, pg.settings.kill_idle_tx_after_min)
     secs = minutes * 60
     targets = sorted(
         (
@@ -269,7 +269,7 @@ def emergency_dump(check: Check[Any], record: object) -> Action:
         params["dbname"] = record.datname
     database = params.get("dbname") or params.get("user") or "postgres"
     params["dbname"] = database
-    path = pg_dump.dump_path(pg.config.dump_dir, database)
+    path = pg_dump.dump_path(pg.settings.dump_dir, database)
     major = pg.server_version // 10000 if pg.server_version else None
     binary = pg_dump.find_pg_dump(major)
 

@@ -438,7 +438,7 @@ def _copy_rdb(rdb_file: str) -> str:
 @mitigation("redis", "bigkeys")
 def bigkeys(check: Check[Any], record: object) -> Action:
     redis_check = _check(check)
-    limit = redis_check.config.bigkeys_max_scan
+    limit = redis_check.settings.bigkeys_max_scan
     where = redis_check.target.where
 
     def execute() -> str:

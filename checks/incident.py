@@ -1,8 +1,10 @@
 """The incident lifecycle as pure logic: records, severity schemes, triage, status, clocks and
 the check watcher. No I/O here: the store persists, the app and widgets display.
 
+It sits in the bottom layer beside the checks' records because the screens show incidents and
+their timeline entries too, and widgets may import only records from below them.
 Severity schemes, triage questions and the respond/resolve targets come from the runbooks
-(see /docs and ``IncidentConfig``).
+(see /docs and :class:`IncidentSettings`).
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Literal
 
 from zconsole.checks.base import CheckResult, Status
 from zconsole.checks.secrets import redact
-from zconsole.config import IncidentConfig
 
 #: Lifecycle, in order. Any change is allowed (a failed fix goes back to investigating), but a
 #: change to the same status is not a change.
@@ -49,6 +51,23 @@ TRIAGE_QUESTIONS: tuple[tuple[str, str, int], ...] = (
     ("one_tenant", "Is only one tenant / customer / feature affected?", 2),
     ("cosmetic", "Is it a UI or cosmetic issue only?", 3),
 )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentSettings:
+    """The ``[incident]`` settings (built by ``zconsole.config``)."""
+
+    #: "P0-P3" (default, most runbooks) or "P1-P4".
+    severity_scheme: Literal["P0-P3", "P1-P4"] = "P0-P3"
+    #: Minutes between status updates per severity index (most severe first).
+    update_every_min: list[float] = field(default_factory=lambda: [15.0, 15.0, 60.0, 240.0])
+    #: Response and resolution targets, minutes, per severity index (runbooks' P0..P3).
+    respond_min: list[float] = field(default_factory=lambda: [15.0, 60.0, 240.0, 1440.0])
+    resolve_min: list[float] = field(default_factory=lambda: [120.0, 480.0, 1440.0, 7200.0])
+    commander: str = ""
+    export_dir: str = "incidents"
+    #: A check must stay crit (or recovered) this many seconds before the timeline hears of it.
+    hysteresis_s: float = 30.0
 
 
 class IncidentError(ValueError):
@@ -206,7 +225,7 @@ def _per_severity(values: list[float], index: int) -> float:
 def clocks(
     incident: Incident,
     now: datetime,
-    config: IncidentConfig,
+    config: IncidentSettings,
     *,
     last_update_at: datetime | None = None,
 ) -> Clocks:

@@ -4,7 +4,7 @@ Runs in a worker thread; progress goes to a callback (the widget posts it as a m
 crosses into another filesystem (``st_dev``), never follows symlinks, and a directory it may not
 read is counted and listed, not fatal. Sizes are allocated bytes (``st_blocks``), like ``du``.
 
-Also runnable on its own: ``python -m zconsole.disk_scan /var --top 15``.
+Also runnable on its own: ``python -m zconsole.checks.disk_scan /var --top 15``.
 """
 
 from __future__ import annotations
@@ -184,7 +184,9 @@ def scan(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m zconsole.disk_scan", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m zconsole.checks.disk_scan", description=__doc__
+    )
     parser.add_argument("root")
     parser.add_argument("--top", type=int, default=20)
     parser.add_argument("--max-depth", type=int, default=32)
