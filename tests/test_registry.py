@@ -65,8 +65,11 @@ def test_a_sixth_source_is_in_snapshot_json(workdir: Path) -> None:
         text=True,
         timeout=90,
     )
-    assert done.returncode == 1, done.stderr  # the fake says WARN: Nagios exit 1
     report = json.loads(done.stdout)
+    # The fake says WARN; the host check beside it grades this (shared, loaded) machine, so the
+    # exit code follows the worst status reported, which is WARN at the least.
+    assert report["worst"] in ("warn", "crit", "error"), report["worst"]
+    assert done.returncode == {"warn": 1, "crit": 2, "error": 2}[report["worst"]], done.stderr
     assert list(report["checks"]) == ["host", "docker", "postgres", "redis", "http", "fake"]
     assert report["checks"]["fake"]["status"] == "warn"
     assert report["checks"]["fake"]["data"] == "seven"
