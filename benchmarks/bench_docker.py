@@ -35,7 +35,8 @@ import docker
 from tests import services
 
 if TYPE_CHECKING:
-    from zconsole.checks.docker import DockerCheck, DockerData, DockerEvent
+    from zconsole.checks.base import CheckEvent
+    from zconsole.checks.docker import DockerCheck, DockerData
 
 TARGET_WALL_S = 1.0
 TARGET_CRASH_S = 1.0
@@ -175,8 +176,10 @@ class _Crashes:
         self.died: dict[str, float] = {}
         self.arrived = threading.Condition()
 
-    def __call__(self, event: DockerEvent) -> None:
-        if event.action == "die":
+    def __call__(self, event: CheckEvent) -> None:
+        from zconsole.checks.docker import DockerEvent
+
+        if isinstance(event, DockerEvent) and event.action == "die":
             with self.arrived:
                 self.died.setdefault(event.name, time.time())
                 self.arrived.notify_all()
@@ -201,8 +204,8 @@ def _shows_exited(check: DockerCheck, name: str, deadline: float) -> float:
 
 def crash_latency(url: str, crashes: int) -> bool:
     """Kill ``crashes`` running containers one by one, and let as many exit by themselves."""
+    from zconsole.checks.container_logs import parse_engine_time
     from zconsole.checks.docker import DockerCheck
-    from zconsole.checks.docker_logs import parse_engine_time
     from zconsole.checks.docker_settings import DockerSettings
 
     client = docker.DockerClient(base_url=url, timeout=60)

@@ -144,7 +144,7 @@ async def _pilot_latencies(workdir: Path) -> list[float]:
     latencies: list[float] = []
     async with app.run_test(size=(200, 50)) as pilot:
         deadline = time.monotonic() + 30
-        while app.scheduler.result("host") is None and time.monotonic() < deadline:
+        while app.latest_result("host") is None and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         await asyncio.sleep(1.5)
         tabbar = app.query_one(TabBar)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from zconsole.checks.secrets import redact
 
@@ -138,6 +138,18 @@ class CheckResult:
         return (time.monotonic() if now is None else now) - self.last_good_at
 
 
+class CheckEvent(Protocol):
+    """Something a check learned between two polls (a container died)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def for_timeline(self) -> bool:
+        """True when the open incident's timeline should hear of it."""
+        ...
+
+
 class Check(ABC, Generic[D]):
     """A data source. Subclasses implement :meth:`probe`; :meth:`collect` never raises.
 
@@ -153,6 +165,9 @@ class Check(ABC, Generic[D]):
     def __init__(self, *, interval: float = 2.0, timeout: float = 5.0) -> None:
         self.interval = interval
         self.timeout = timeout
+        #: Set by the app; a check that hears of changes between polls (Docker's event stream)
+        #: calls it from its own thread so the app polls it at once. Most checks never do.
+        self.on_event: Callable[[CheckEvent], None] | None = None
 
     @abstractmethod
     def probe(self) -> tuple[Status, str, D]:

@@ -39,7 +39,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +51,7 @@ import docker.errors
 from docker.types import CancellableStream
 
 from zconsole.checks.base import Check, Status, now_utc, worst
-from zconsole.checks.docker_logs import parse_engine_time
+from zconsole.checks.container_logs import parse_engine_time, release_stream
 from zconsole.checks.docker_settings import DockerSettings
 from zconsole.checks.secrets import redact
 
@@ -478,22 +478,6 @@ def open_stats_stream(api: docker.APIClient, container_id: str) -> CancellableSt
     return CancellableStream(internals._stream_helper(response, decode=True), response)
 
 
-def release_stream(stream: Any) -> None:
-    """Close a stream and free its socket now; call it from the thread that read the stream.
-
-    ``CancellableStream.close()`` shuts the socket down, which wakes a reader blocked in another
-    thread, but the response's file object keeps the descriptor open until the garbage collector
-    finds it (an "unclosed socket" ResourceWarning, a leaked fd per restarted stream). Closing the
-    response as well frees it at once.
-    """
-    with contextlib.suppress(Exception):
-        stream.close()
-    response = getattr(stream, "_response", None)
-    if response is not None:
-        with contextlib.suppress(Exception):
-            response.close()
-
-
 class _StatsStream:
     """One container's stats stream, read by a daemon thread; keeps its two newest samples."""
 
@@ -561,9 +545,6 @@ class _Inspected:
     at: float
 
 
-EventCallback = Callable[[DockerEvent], None]
-
-
 class DockerCheck(Check[DockerData]):
     """Containers of one Docker Engine."""
 
@@ -581,8 +562,6 @@ class DockerCheck(Check[DockerData]):
         super().__init__(interval=interval, timeout=timeout)
         self.settings = settings
         self.url = url
-        #: Called from the events thread for every container event (the app: "poll now").
-        self.on_event: EventCallback | None = None
         self._client: docker.DockerClient | None = None
         self._version = ""
         self._failures = 0

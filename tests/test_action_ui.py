@@ -345,7 +345,7 @@ async def test_actions_menu_lists_the_pane_mitigations_and_runs_one(tmp_path: Pa
         app.set_focus(None)  # no pane holds focus: the active one is "focused"
         app.active_pane = SOURCE
         pane_row = Row("web-7", marker, risk=Risk.SAFE)
-        app._selected_record = lambda source: pane_row  # type: ignore[method-assign]
+        app.selected_record = lambda source: pane_row  # type: ignore[method-assign]
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, ActionsMenu))
         options = app.screen.query_one(OptionList)
@@ -363,6 +363,7 @@ async def test_action_goes_to_the_open_incident_timeline(tmp_path: Path) -> None
         incidents = app.incidents
         assert incidents is not None, app.store_problem
         incident = incidents.declare(title="API down", severity="P1")
+        assert incident is not None
         request(app, Row("web-1", marker, risk=Risk.SAFE))
         await wait_until(pilot, lambda: len(audit(app)) == 1)
         await app.workers.wait_for_complete()
@@ -434,6 +435,7 @@ async def test_a_real_cancel_keeps_the_dsn_password_out_of_the_audit_log(
         async with app.run_test(size=(200, 60)) as pilot:
             assert app.incidents is not None, app.store_problem
             incident = app.incidents.declare(title="Slow queries", severity="P2")
+            assert incident is not None
             await wait_until(pilot, lambda: any(s.pid == sleeper.pid for s in check.sessions))
             session = next(s for s in check.sessions if s.pid == sleeper.pid)
             app.post_message(MitigationRequested("postgres", "cancel", session))
@@ -472,7 +474,7 @@ async def test_a_runbook_command_printing_the_dsn_is_audited_redacted(
     assert config.postgres.dsn == dsn
     app = ZConsoleApp(config, [], hostname="test-host", poll=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.run_custom_action(config.actions[0], None)
+        app.action_flow.run_custom(config.actions[0], None)
         await wait_until(pilot, lambda: bool(audit(app)))
         await app.workers.wait_for_complete()
         (line,) = audit(app)

@@ -67,13 +67,13 @@ async def test_keys_answer_and_host_updates_while_a_backend_hangs() -> None:
         app = ZConsoleApp(Config(), [host, HangingPostgres(port)])
         async with app.run_test(size=(200, 60)) as pilot:
             await wait_until(pilot, lambda: "no answer after" in pane_text(app, "postgres"))
-            await wait_until(pilot, lambda: app.scheduler.result("host") is not None)
-            first = app.scheduler.result("host")
+            await wait_until(pilot, lambda: app.latest_result("host") is not None)
+            first = app.latest_result("host")
             assert first is not None
             await wait_until(
                 pilot,
                 lambda: (
-                    (r := app.scheduler.result("host")) is not None
+                    (r := app.latest_result("host")) is not None
                     and r.latest.collected_at > first.latest.collected_at
                 ),
             )
@@ -81,7 +81,7 @@ async def test_keys_answer_and_host_updates_while_a_backend_hangs() -> None:
             assert app.query_one(TabBar).active == "postgres"
             await pilot.press("1")
             assert app.query_one(TabBar).active == "host"
-            assert "timed out" in (app.scheduler.result("postgres").latest.error or "")  # type: ignore[union-attr]
+            assert "timed out" in (app.latest_result("postgres").latest.error or "")  # type: ignore[union-attr]
 
 
 async def test_narrow_terminal_shows_one_pane_and_number_keys_switch() -> None:
@@ -111,12 +111,12 @@ async def test_unconfigured_sources_say_how_to_configure_them() -> None:
     config = Config()
     app = ZConsoleApp(config, build_checks(config))
     async with app.run_test(size=(200, 60)) as pilot:
-        await wait_until(pilot, lambda: app.scheduler.result("redis") is not None)
+        await wait_until(pilot, lambda: app.latest_result("redis") is not None)
         text = pane_text(app, "redis")
         assert "not configured" in text
         assert "REDIS_URL" in text
         # Not configured is not an error: the header's worst status ignores it.
-        await wait_until(pilot, lambda: app.scheduler.result("host") is not None)
+        await wait_until(pilot, lambda: app.latest_result("host") is not None)
         assert app.query_one(StatusHeader).worst is not Status.ERROR
 
 

@@ -169,7 +169,7 @@ class App(ZConsoleApp):
         self.row = row
         self.told: list[str] = []
 
-    def _selected_record(self, source: str) -> object:
+    def selected_record(self, source: str) -> object:
         return self.row
 
     def notify(self, message: str, *args: Any, **kwargs: Any) -> None:
@@ -197,6 +197,7 @@ async def test_custom_action_from_the_menu_runs_and_lands_in_audit_and_timeline(
         incidents = app.incidents
         assert incidents is not None, app.store_problem
         incident = incidents.declare(title="Disk full", severity="P2")
+        assert incident is not None
         app.action_show_pane("host")
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, ActionsMenu))
@@ -221,7 +222,7 @@ async def test_hostile_placeholder_is_refused_audited_and_never_run(tmp_path: Pa
     hostile = f"x; rm -rf {canary}"
     app = App(echo_config(), {"name": hostile})
     async with app.run_test(size=(120, 40)) as pilot:
-        app.run_custom_action(app.config.actions[0], app.row)
+        app.action_flow.run_custom(app.config.actions[0], app.row)
         await wait_until(pilot, lambda: bool(app.told))
         await app.workers.wait_for_complete()
         assert "refused" in app.told[0]

@@ -30,20 +30,21 @@ from tests import services
 from zconsole.actions import ActionError, Risk
 from zconsole.app import ZConsoleApp
 from zconsole.checks.base import CheckResult, Status
-from zconsole.checks.docker import ContainerInfo, DockerCheck, DockerData, classify
-from zconsole.checks.docker_logs import (
+from zconsole.checks.container_logs import (
     LogLine,
     compile_filter,
     error_rate,
+    fetch_tails,
     first_error,
+    follow_stream,
     parse_engine_time,
     split_chunk,
     ts_epoch,
 )
+from zconsole.checks.docker import ContainerInfo, DockerCheck, DockerData, classify
 from zconsole.checks.docker_settings import DockerSettings
 from zconsole.checks.secrets import MASK, register_secret
 from zconsole.config import Config
-from zconsole.docker_logs import fetch_tails, follow_stream
 from zconsole.mitigations import available, build
 from zconsole.widgets.confirm import ConfirmScreen
 from zconsole.widgets.container_logs import ContainerLogsScreen
@@ -702,6 +703,7 @@ async def test_a_crash_shows_at_once_and_goes_to_the_timeline(
             incidents = app.incidents
             assert incidents is not None, app.store_problem
             incident = incidents.declare(title="web down", severity="P1")
+            assert incident is not None
             client.containers.run(
                 services.BUSYBOX_IMAGE,
                 ["sh", "-c", "sleep 2; exit 9"],
@@ -735,6 +737,7 @@ async def test_restart_through_pilot_changes_started_at_and_writes_the_timeline(
             incidents = app.incidents
             assert incidents is not None, app.store_problem
             incident = incidents.declare(title="web slow", severity="P2")
+            assert incident is not None
             await select(pilot, app, "zc-plain-02")
             before = _state(client, "zc-plain-02")["State"]["StartedAt"]
             await pilot.press("R")

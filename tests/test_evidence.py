@@ -58,7 +58,7 @@ async def test_bundle_holds_each_sources_raw_material(
         async with app.run_test(size=(200, 60)) as pilot:
             await wait_until(
                 pilot,
-                lambda: all(app.scheduler.result(n) for n in ("postgres", "redis", "docker")),
+                lambda: all(app.latest_result(n) for n in ("postgres", "redis", "docker")),
                 timeout=30,
             )
             await declare(pilot, "Evidence drill")

@@ -4,17 +4,25 @@ keys post mitigations and open the disk scan, and a hanging mount shown while th
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+import pytest
 from rich.text import Text
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, OptionList, Static
 
+from tests.pilot import wait_until
 from zconsole.app import ZConsoleApp
+from zconsole.audit import read_audit
 from zconsole.checks.base import CheckResult, Snapshot, Status, now_utc
 from zconsole.checks.host import (
     Disk,
@@ -28,7 +36,9 @@ from zconsole.checks.host import (
 )
 from zconsole.checks.host_mounts import MountEntry
 from zconsole.checks.host_settings import HostSettings
-from zconsole.config import Config
+from zconsole.config import Config, GeneralConfig
+from zconsole.widgets.actions_menu import ActionsMenu
+from zconsole.widgets.confirm import ConfirmScreen, TypeTargetScreen
 from zconsole.widgets.disk_scan import DiskScanScreen
 from zconsole.widgets.host import HostPane, sparkline
 from zconsole.widgets.messages import MitigationRequested
@@ -170,6 +180,60 @@ async def test_keys_post_mitigations_and_open_the_scan(tmp_path: Path) -> None:
         assert app.screen.progress is not None and app.screen.progress.done
 
 
+@pytest.mark.parametrize(
+    ("menu_entry", "confirm", "signal_number"),
+    [("terminate", ("y",), signal.SIGTERM), ("kill", (), signal.SIGKILL)],
+    ids=["terminate", "kill"],
+)
+async def test_the_actions_menu_signals_the_selected_process(
+    tmp_path: Path, menu_entry: str, confirm: tuple[str, ...], signal_number: signal.Signals
+) -> None:
+    """`a` on a selected process, then terminate (or kill): the real child gets the signal.
+    The menu asks the pane the same way the `t`/`K` keys do."""
+    config = Config(general=GeneralConfig(store=str(tmp_path / "incidents.db")))
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"]) as child:
+        try:
+            proc = psutil.Process(child.pid)
+            mine = ProcessInfo(
+                child.pid,
+                proc.name(),
+                50.0,
+                proc.memory_info().rss,
+                cmdline=" ".join(proc.cmdline()),
+                create_time=proc.create_time(),
+            )
+            data = dataclasses.replace(_data(str(tmp_path)), top_processes=(mine,))
+            app = ZConsoleApp(config, [HostCheck()], poll=False)
+            async with app.run_test(size=(200, 60)) as pilot:
+                app.show_result(_result(data))
+                await pilot.pause()
+                app.query_one("#host-procs", DataTable).focus()
+                await pilot.pause()
+                await pilot.press("a")
+                await wait_until(pilot, lambda: isinstance(app.screen, ActionsMenu))
+                options = app.screen.query_one(OptionList)
+                ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+                options.highlighted = ids.index(f"builtin:{menu_entry}")
+                await pilot.press("enter")
+                # Terminate is disruptive (y/N); kill is destructive (type the target's name).
+                await wait_until(
+                    pilot, lambda: isinstance(app.screen, ConfirmScreen | TypeTargetScreen)
+                )
+                if isinstance(app.screen, TypeTargetScreen):
+                    await pilot.press(*f"pid {child.pid}", "enter")
+                else:
+                    await pilot.press(*confirm)
+                await wait_until(pilot, lambda: not psutil.pid_exists(child.pid))
+                await app.workers.wait_for_complete()
+                (line,) = read_audit(app.action_runner.audit.path)
+            # The mitigation reaps the child (it is ours) and says how it ended.
+            assert line["outcome"] == "succeeded", line
+            assert f"exited with {signal_number.name}" in line["detail"]
+        finally:
+            if child.poll() is None:
+                child.kill()
+
+
 def test_sparkline_scales_and_buckets() -> None:
     assert sparkline([0.0, 50.0, 100.0], 3) == " ▄█"
     assert len(sparkline([float(v) for v in range(300)], 20, top=300)) == 20
@@ -211,20 +275,20 @@ async def test_hanging_mount_is_shown_and_the_pane_keeps_updating(tmp_path: Path
                 return len(rows) == 2 and rows[0][0] == "/mnt/dead" and "hanging" in rows[0][1]
 
             await _until(pilot, shown, "the dead mount shown as hanging")
-            first = app.scheduler.result("host")
+            first = app.latest_result("host")
             assert first is not None and first.latest.data is not None
             polls_before = len(first.latest.data.history.cpu)
             await _until(
                 pilot,
                 lambda: (
-                    (r := app.scheduler.result("host")) is not None
+                    (r := app.latest_result("host")) is not None
                     and r.latest.collected_at > first.latest.collected_at
                     and r.latest.data is not None
                     and len(r.latest.data.history.cpu) > polls_before
                 ),
                 "another poll while the mount still hangs",
             )
-            latest = app.scheduler.result("host")
+            latest = app.latest_result("host")
             assert latest is not None
             # The poll itself never timed out: the mount's own timeout kept the pane alive.
             assert latest.latest.error is None and latest.latest.status is Status.CRIT

@@ -23,7 +23,7 @@ from tests import services
 from zconsole.app import ZConsoleApp
 from zconsole.checks.disk_scan import ScanProgress, scan
 from zconsole.config import Config
-from zconsole.widgets.disk_scan import DiskScanScreen
+from zconsole.disk_scan import open_disk_scan
 
 N_DIRS = 100
 PER_DIR = 1000
@@ -158,8 +158,7 @@ def test_unreadable_directory_is_counted_and_listed_not_fatal(tree_with_locked_d
 async def test_scan_modal_lists_the_largest_directories(tree: Path) -> None:
     app = ZConsoleApp(Config(), [], poll=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = DiskScanScreen(str(tree), top=10)
-        await app.push_screen(screen)
+        screen = open_disk_scan(app, str(tree), top=10)
         await app.workers.wait_for_complete()
         await pilot.pause()
         progress = screen.progress

@@ -158,6 +158,7 @@ def test_controller_records_only_into_an_open_incident(tmp_path: Path) -> None:
     controller.record("action", "restart web-1")  # nothing open: no-op
     assert store.count_entries() == 0
     inc = controller.declare(title="DB down", severity="P0")
+    assert inc is not None
     controller.record("action", "restart web-1")
     assert controller.watch_result(result("postgres", Status.CRIT, "down"), 0.0)
     assert [e.kind for e in store.entries(inc.id)] == ["system", "action", "check"]
@@ -172,6 +173,7 @@ def test_controller_polls_another_processs_incident(tmp_path: Path) -> None:
     mine = IncidentController(IncidentStore(tmp_path / "s.db"), IncidentSettings(), author="a")
     theirs = IncidentController(IncidentStore(tmp_path / "s.db"), IncidentSettings(), author="b")
     inc = theirs.declare(title="Queue backlog", severity="P1")
+    assert inc is not None
     theirs.note("purged celery")
     new = mine.poll()
     assert mine.open_incident is not None and mine.open_incident.id == inc.id
@@ -197,6 +199,7 @@ def test_start_is_when_the_first_failing_check_went_bad(tmp_path: Path) -> None:
     controller.watch_result(early, 0.0)
     controller.watch_result(result("redis", Status.OK, "fine"), 0.0)
     inc = controller.declare(title="DB down", severity="P0")
+    assert inc is not None
     assert inc.started_at == T0 and inc.acknowledged_at is not None and inc.acknowledged_at > T0
     bob = IncidentController(IncidentStore(tmp_path / "s.db"), IncidentSettings(), author="bob")
     bob.note("joined")

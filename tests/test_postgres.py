@@ -245,6 +245,7 @@ async def test_terminate_root_blocker_through_pilot_frees_the_update(
             incidents = app.incidents
             assert incidents is not None, app.store_problem
             incident = incidents.declare(title="DB locked", severity="P1")
+            assert incident is not None
             app.show_result(result_of(snap))
             await pilot.press("3")
             pane = app.query_one(PostgresPane)
@@ -668,6 +669,7 @@ async def test_emergency_dump_through_pilot_lands_in_the_timeline(
             incidents = app.incidents
             assert incidents is not None, app.store_problem
             incident = incidents.declare(title="DB at risk", severity="P1")
+            assert incident is not None
             app.show_result(result_of(snap))
             await pilot.press("3")
             pane = app.query_one(PostgresPane)

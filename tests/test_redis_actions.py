@@ -58,7 +58,9 @@ class Recorder:
         self.audit = AuditLog(root / "audit.jsonl")
         self.store = IncidentStore(root / "incidents.db")
         self.incidents = IncidentController(self.store, IncidentSettings(), author="tester")
-        self.incident = self.incidents.declare(title="Celery backlog", severity="P1")
+        incident = self.incidents.declare(title="Celery backlog", severity="P1")
+        assert incident is not None
+        self.incident = incident
         self.asked: list[ConfirmRequest] = []
 
         async def confirm(request: ConfirmRequest) -> bool:

@@ -236,6 +236,7 @@ async def test_purge_from_the_pane_end_to_end_leaves_no_password_behind(
     async with app.run_test(size=(110, 50)) as pilot:
         assert app.incidents is not None
         incident = app.incidents.declare(title="Celery backlog", severity="P1")
+        assert incident is not None
         app.action_show_pane("redis")
         snap = check.collect()
         app.show_result(CheckResult(latest=snap, last_good=snap, last_good_at=time.monotonic()))

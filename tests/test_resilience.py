@@ -59,13 +59,13 @@ async def wait_for_reason(app: ZConsoleApp, pilot: Any, since: float, *reasons: 
 
 
 async def assert_host_updates_and_keys_answer(app: ZConsoleApp, pilot: Any) -> None:
-    await wait_until(pilot, lambda: app.scheduler.result("host") is not None)
-    first = app.scheduler.result("host")
+    await wait_until(pilot, lambda: app.latest_result("host") is not None)
+    first = app.latest_result("host")
     assert first is not None
     await wait_until(
         pilot,
         lambda: (
-            (r := app.scheduler.result("host")) is not None
+            (r := app.latest_result("host")) is not None
             and r.latest.collected_at > first.latest.collected_at
         ),
     )
@@ -76,7 +76,7 @@ async def assert_host_updates_and_keys_answer(app: ZConsoleApp, pilot: Any) -> N
 
 
 def postgres_status(app: ZConsoleApp) -> Status | None:
-    result = app.scheduler.result("postgres")
+    result = app.latest_result("postgres")
     return None if result is None else result.latest.status
 
 

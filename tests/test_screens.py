@@ -132,7 +132,7 @@ def test_small_open_incident(snap_compare: SnapCompare, tmp_path: Path) -> None:
             store.add_entry(
                 incident.id, KIND_NOTE, text, "bob", at=FIXED_TIME - timedelta(minutes=minutes_ago)
             )
-        app._poll_incidents()
+        app.incident_flow.poll()
         await pilot.pause()
 
     assert snap_compare(make_app(tmp_path), terminal_size=SMALL, run_before=run_before)

@@ -1,7 +1,8 @@
 """The logs screen of one container or of every container of a Compose service.
 
 It only shows what it is sent (:class:`LogLinesArrived`, :class:`LogProblem`); the fetching —
-tail, follow, stdout and stderr apart — happens in ``zconsole.docker_logs`` in a worker. Every
+tail, follow, stdout and stderr apart — is ``checks/container_logs.py``, run by
+``zconsole/container_logs.py`` in a worker. Every
 line is outside text and goes through :func:`inert`: ANSI colour stays, screen clears, OSC 52
 clipboard writes, hyperlinks and Rich markup are shown as text or dropped, never acted on.
 
@@ -26,7 +27,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, RichLog, Static
 
-from zconsole.checks.docker_logs import (
+from zconsole.checks.container_logs import (
     STDERR,
     FilterError,
     compile_filter,
@@ -36,7 +37,7 @@ from zconsole.checks.docker_logs import (
 from zconsole.widgets.text import inert
 
 if TYPE_CHECKING:
-    from zconsole.checks.docker_logs import LogLine
+    from zconsole.checks.container_logs import LogLine
 
 #: Lines kept in the screen (older ones drop off the top).
 MAX_LINES = 5000

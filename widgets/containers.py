@@ -19,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
 
 from zconsole.checks.base import Status
-from zconsole.checks.docker_logs import parse_engine_time
+from zconsole.checks.container_logs import parse_engine_time
 from zconsole.widgets.container_logs import ContainerLogsRequested
 from zconsole.widgets.format import STATUS_STYLE, human_bytes, human_duration
 from zconsole.widgets.messages import MitigationRequested

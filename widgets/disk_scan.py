@@ -1,8 +1,9 @@
-"""Find what is big: a modal that scans one mount in a worker and lists the largest directories.
+"""Find what is big, the screen: the largest directories of one mount, as the scan finds them.
 
-The scan (``zconsole.checks.disk_scan``) runs in a thread worker; each progress report comes back
-as a :class:`ScanUpdated` message, so the table fills in while it runs. Escape cancels and closes,
-``c`` cancels and keeps what was found.
+It only shows what it is sent (:class:`ScanUpdated`, :class:`ScanFailed`); the scan runs below
+the widgets (``checks/disk_scan.py``, started by ``zconsole/disk_scan.py`` in a worker). The host
+pane asks for a scan with :class:`DiskScanRequested`. Escape stops the scan and closes, ``c``
+stops it and keeps what was found.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -20,9 +21,16 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from zconsole.checks.disk_scan import ScanProgress, scan
+from zconsole.checks.disk_scan import ScanProgress
 from zconsole.widgets.format import human_bytes, human_duration
 from zconsole.widgets.text import inert
+
+
+@dataclass
+class DiskScanRequested(Message):
+    """The host pane asks for "find what is big" on one mount."""
+
+    mount: str
 
 
 @dataclass
@@ -58,14 +66,12 @@ class DiskScanScreen(ModalScreen[ScanProgress | None]):
         Binding("c", "cancel_scan", "Stop scan"),
     ]
 
-    def __init__(
-        self, mount: str, *, max_depth: int = 32, time_limit: float = 300.0, top: int = 25
-    ) -> None:
+    def __init__(self, mount: str, *, max_depth: int = 32, time_limit: float = 300.0) -> None:
         super().__init__()
         self.mount_point = mount
         self.max_depth = max_depth
         self.time_limit = time_limit
-        self.top = top
+        #: Set when the user stops the scan; the scan (in its worker) watches it.
         self.cancel = threading.Event()
         self.progress: ScanProgress | None = None
 
@@ -77,26 +83,6 @@ class DiskScanScreen(ModalScreen[ScanProgress | None]):
             table.add_columns("size", "files", "directory")
             yield table
             yield Static("", id="scan-denied")
-
-    def on_mount(self) -> None:
-        self._run_scan()
-
-    @work(thread=True, exclusive=True, group="disk-scan", exit_on_error=False)
-    def _run_scan(self) -> None:
-        def report(progress: ScanProgress) -> None:
-            self.post_message(ScanUpdated(progress))
-
-        try:
-            scan(
-                self.mount_point,
-                max_depth=self.max_depth,
-                time_limit=self.time_limit,
-                cancel=self.cancel,
-                on_progress=report,
-                top=self.top,
-            )
-        except OSError as exc:
-            self.post_message(ScanFailed(f"{type(exc).__name__}: {exc.strerror or exc}"))
 
     @on(ScanUpdated)
     def _updated(self, message: ScanUpdated) -> None:

@@ -18,7 +18,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Static
 
 from zconsole.checks.base import Status
-from zconsole.widgets.disk_scan import DiskScanScreen
+from zconsole.widgets.disk_scan import DiskScanRequested
 from zconsole.widgets.format import STATUS_STYLE, bar, human_bytes, human_duration
 from zconsole.widgets.messages import MitigationRequested
 from zconsole.widgets.pane import Pane
@@ -268,6 +268,14 @@ class HostPane(Pane):
             return None
         return self._procs[max(table.cursor_row, 0)]
 
+    def selected_record(self) -> Disk | ProcessInfo | None:
+        """The row of the table with focus; without focus, of the table in view."""
+        procs = self.query_one("#host-procs", DataTable)
+        disks = self.query_one("#host-disks", DataTable)
+        if procs.has_focus or (not disks.has_focus and self.view == "procs"):
+            return self.selected_process()
+        return self.selected_disk()
+
     def action_scan(self) -> None:
         disk = self.selected_disk()
         if disk is None:
@@ -276,17 +284,19 @@ class HostPane(Pane):
         if disk.hanging:
             self.notify(f"{disk.mount} is hanging; not scanning it", severity="warning")
             return
-        self.app.push_screen(DiskScanScreen(disk.mount))
+        self.post_message(DiskScanRequested(disk.mount))
 
     def action_signal(self, name: str) -> None:
-        proc = self.selected_process()
-        if proc is None:
+        # The same record the `a` menu acts on: a process only while the processes have focus
+        # (or are the table in view).
+        proc = self.selected_record()
+        if proc is None or proc is not self.selected_process():
             self.notify("Select a process first", severity="warning")
             return
-        self.post_message(MitigationRequested("host", name, proc))
+        self.post_message(MitigationRequested(self.source, name, proc))
 
     def action_free(self, name: str) -> None:
-        self.post_message(MitigationRequested("host", name, self.selected_disk()))
+        self.post_message(MitigationRequested(self.source, name, self.selected_disk()))
 
     def action_sort(self) -> None:
         self.sort_by = "memory" if self.sort_by == "cpu" else "cpu"

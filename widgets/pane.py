@@ -127,6 +127,13 @@ class Pane(Vertical):
             parts.append(f" · {latest.duration_ms:.0f} ms", style="dim")
         return parts
 
+    # -- what a pane offers the app (the key path and the `a` menu ask the same way) ------------
+
+    def selected_record(self) -> object | None:
+        """The record under the cursor (a container, a session, a process …): what a
+        mitigation or a runbook action acts on. Default: none."""
+        return None
+
     # -- pin -----------------------------------------------------------------------------------
 
     def selected_text(self) -> str | None:

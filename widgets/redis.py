@@ -181,23 +181,23 @@ class RedisPane(Pane):
         elif queue.kind == "stream":
             self.notify("Streams are not purged (they keep history)", severity="warning")
         else:
-            self.post_message(MitigationRequested("redis", "purge", queue))
+            self.post_message(MitigationRequested(self.source, "purge", queue))
 
     def action_requeue_failed(self) -> None:
         queue = self.selected_queue()
         if queue is None or queue.kind != "rq":
             self.notify("Select an RQ queue to requeue its failed jobs", severity="warning")
         else:
-            self.post_message(MitigationRequested("redis", "requeue_failed", queue))
+            self.post_message(MitigationRequested(self.source, "requeue_failed", queue))
 
     def action_flushdb(self) -> None:
         if self._data is None:
             self.notify("No Redis data yet", severity="warning", timeout=3)
         else:
-            self.post_message(MitigationRequested("redis", "flushdb", self._data))
+            self.post_message(MitigationRequested(self.source, "flushdb", self._data))
 
     def action_bigkeys(self) -> None:
         if self._data is None:
             self.notify("No Redis data yet", severity="warning", timeout=3)
         else:
-            self.post_message(MitigationRequested("redis", "bigkeys", self._data))
+            self.post_message(MitigationRequested(self.source, "bigkeys", self._data))

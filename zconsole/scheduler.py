@@ -7,7 +7,8 @@ Rules (Dolphie's polling idiom, made strict):
 - a poll that passes its timeout is reported as an ERROR snapshot at once; while that thread is
   still stuck no new poll is started for the check, and each further interval reports it again
   as still hung;
-- the last good snapshot is kept beside the latest one so a pane can show old data as stale.
+- the last good snapshot is kept beside the latest one so a pane can show old data as stale;
+  the listener (the app) keeps the latest results.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ class _Slot:
         self.last_good: Snapshot[Any] | None = None
         self.last_good_at: float | None = None
         self.wake = asyncio.Event()
-        self.latest: CheckResult | None = None
         #: Added once, to the wait after the first poll (see Scheduler.__init__).
         self.stagger = 0.0
 
@@ -58,10 +58,6 @@ class Scheduler:
     @property
     def checks(self) -> list[Check[Any]]:
         return [s.check for s in self._slots.values()]
-
-    def result(self, name: str) -> CheckResult | None:
-        slot = self._slots.get(name)
-        return slot.latest if slot else None
 
     async def run(self) -> None:
         """Poll every check until cancelled."""
@@ -92,17 +88,12 @@ class Scheduler:
     async def _loop(self, slot: _Slot) -> None:
         extra = slot.stagger
         while True:
-            result = await self._poll(slot)
-            self._emit(slot, result)
+            self._listener(await self._poll(slot))
             slot.wake.clear()
             # Armed only now, after the poll finished.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(slot.wake.wait(), timeout=slot.check.interval + extra)
             extra = 0.0
-
-    def _emit(self, slot: _Slot, result: CheckResult) -> None:
-        slot.latest = result
-        self._listener(result)
 
     async def _poll(self, slot: _Slot) -> CheckResult:
         check = slot.check

@@ -1,18 +1,27 @@
-"""Container log lines and Engine timestamps: records and pure functions (parse, filter, rate).
+"""Container logs, the data side: log lines and Engine timestamps (parse, filter, rate), and
+fetching them (tail, then follow; stdout and stderr apart).
 
 Every line parsed here goes through the one redaction function (``checks/secrets.py``) before
 anything shows it, as evidence bundles' log tails do.
 
-No I/O and no docker import here: the fetching (tail and follow, stdout and stderr apart) is in
-``zconsole.docker_logs``; the screen that shows the lines is ``widgets/container_logs.py``.
+The Engine multiplexes stdout and stderr into one stream; the docker SDK's ``logs()`` joins
+them. We ask for each separately (``stdout=1&stderr=0`` and the reverse) with timestamps, and
+merge by time, so every line keeps which stream it came from. The fetching functions take the
+check's Engine API client as an argument: this module imports no docker SDK, so the logs screen
+(``widgets/container_logs.py``) may use its records. The flow that opens that screen and feeds
+it from worker threads is ``zconsole/container_logs.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from zconsole.checks.secrets import redact
 
@@ -143,3 +152,104 @@ def first_error(lines: Sequence[LogLine], pattern: re.Pattern[str]) -> int | Non
         if pattern.search(line.text):
             return index
     return None
+
+
+# -- fetching (the check's Engine API client is passed in) ---------------------------------------
+
+
+def release_stream(stream: Any) -> None:
+    """Close a stream and free its socket now; call it from the thread that read the stream.
+
+    ``CancellableStream.close()`` shuts the socket down, which wakes a reader blocked in another
+    thread, but the response's file object keeps the descriptor open until the garbage collector
+    finds it (an "unclosed socket" ResourceWarning, a leaked fd per restarted stream). Closing the
+    response as well frees it at once.
+    """
+    with contextlib.suppress(Exception):
+        stream.close()
+    response = getattr(stream, "_response", None)
+    if response is not None:
+        with contextlib.suppress(Exception):
+            response.close()
+
+
+def fetch_tail(api: Any, container_id: str, name: str, tail: int) -> list[LogLine]:
+    """The last ``tail`` lines of each stream of one container, stdout and stderr told apart."""
+    lines: list[LogLine] = []
+    for stream in (STDOUT, STDERR):
+        raw = api.logs(
+            container_id,
+            stdout=stream == STDOUT,
+            stderr=stream == STDERR,
+            timestamps=True,
+            tail=tail,
+        )
+        text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)
+        complete, rest = split_chunk(name, stream, "", text)
+        lines.extend(complete)
+        if rest:
+            lines.extend(split_chunk(name, stream, rest, "\n")[0])
+    return lines
+
+
+def fetch_tails(api: Any, ids: Sequence[str], names: Sequence[str], tail: int) -> list[LogLine]:
+    """The last ``tail`` lines of several containers, merged in time order."""
+    lines: list[LogLine] = []
+    for cid, name in zip(ids, names, strict=True):
+        lines.extend(fetch_tail(api, cid, name, tail))
+    merged = merge(lines)
+    return merged[-tail * max(len(ids), 1) :]
+
+
+def follow_stream(
+    api: Any,
+    container_id: str,
+    name: str,
+    stream: str,
+    since: float,
+    out: queue.Queue[LogLine],
+    stop: threading.Event,
+    opened: list[Any] | None = None,
+) -> None:
+    """Follow one stream of one container until ``stop``; reconnects after read timeouts.
+
+    Each stream opened is appended to ``opened`` so the caller can close its socket at once.
+    """
+    last = since
+    while not stop.is_set():
+        pending = ""
+        try:
+            chunks = api.logs(
+                container_id,
+                stdout=stream == STDOUT,
+                stderr=stream == STDERR,
+                timestamps=True,
+                stream=True,
+                follow=True,
+                since=last if last > 0 else None,
+            )
+            if opened is not None:
+                opened.append(chunks)
+            try:
+                for chunk in chunks:
+                    if stop.is_set():
+                        break
+                    text = chunk.decode("utf-8", errors="replace")
+                    lines, pending = split_chunk(name, stream, pending, text)
+                    for line in lines:
+                        at = ts_epoch(line.ts)
+                        if at is not None and at <= last:
+                            continue  # already shown (the tail, or before a reconnect)
+                        if at is not None:
+                            last = at
+                        out.put(line)
+                else:
+                    # The container stopped: its log stream ended. Look again in a moment.
+                    stop.wait(1.0)
+            finally:
+                release_stream(chunks)
+                if opened is not None:
+                    with contextlib.suppress(ValueError):
+                        opened.remove(chunks)  # a long follow reconnects: keep the list short
+        except Exception:  # noqa: BLE001 - read timeout on a quiet container, or it went away
+            stop.wait(0.5)
