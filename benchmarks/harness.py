@@ -33,7 +33,7 @@ BENCH = ROOT / "benchmarks"
 PEERS_VENV = BENCH / ".peers-venv"
 PEERS_PACKAGES = ("glances", "pg_activity[psycopg]", "psycopg[binary]", "py-spy")
 ZCONSOLE_BIN = Path(sys.executable).parent / "zconsole"
-#: The pane size of scenarios 1-3 (issue 8).
+#: The pane size of scenarios 1-3.
 SIZE = (200, 50)
 #: The celery backlog of scenario 1 (the runbooks' "5000+" incident).
 QUEUE_ITEMS = 5000

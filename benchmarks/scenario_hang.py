@@ -7,7 +7,7 @@ highlight), measured two ways:
 * Pilot: in-process `app.run_test()`, from the key press until the tab bar has rendered itself
   with the new tab active (no terminal in the way; resolution well under a millisecond).
 
-Target (issue 8): p99 ≤ 100 ms.
+Target: p99 ≤ 100 ms.
 """
 
 from __future__ import annotations

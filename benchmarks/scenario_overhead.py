@@ -3,7 +3,7 @@ at a 2 s refresh, in 200x50 tmux panes, for zconsole, `glances -t 2` and `pg_act
 against the same servers. The three run side by side in the same window, so machine noise hits
 all of them alike and the ratio stays meaningful.
 
-Targets (issue 8): zconsole CPU ≤ 0.75 x glances' CPU; zconsole peak RSS ≤ 80 MiB.
+Targets: zconsole CPU ≤ 0.75 x glances' CPU; zconsole peak RSS ≤ 80 MiB.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@
   that incident until the timeline shows it, and to jump to the oldest entry and back.
 
 Each curve's growth is the least-squares slope on log-log axes (1.0 = linear, 0 = flat).
-Target (issue 8): no faster than linear; we allow 0.1 over 1.0 for noise.
+Target: no faster than linear; we allow 0.1 over 1.0 for noise.
 """
 
 from __future__ import annotations

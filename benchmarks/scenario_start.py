@@ -2,7 +2,7 @@
 show data (tmux capture-pane text: the host pane's "cpu " line; no "waiting for first data" left),
 and glances' and pg_activity's time to their first screen with data. Each tool starts alone.
 
-Targets (issue 8): zconsole first data ≤ glances' first screen (ratio ≤ 1.0); all five ≤ 1.5 s.
+Targets: zconsole first data ≤ glances' first screen (ratio ≤ 1.0); all five ≤ 1.5 s.
 """
 
 from __future__ import annotations

@@ -118,6 +118,28 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+def error_snapshot(
+    check: str,
+    error: str,
+    *,
+    collected_at: datetime,
+    duration_ms: float,
+    summary: str | None = None,
+) -> Snapshot[Any]:
+    """A poll that failed or did not answer: ERROR, the reason, no data (the pane keeps showing
+    the last good data as stale). ``summary`` defaults to the reason's first line."""
+    if summary is None:
+        summary = error.splitlines()[0] if error else "failed"
+    return Snapshot(
+        check=check,
+        status=Status.ERROR,
+        summary=summary,
+        collected_at=collected_at,
+        duration_ms=duration_ms,
+        error=error,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     """What the UI receives: the newest snapshot and the newest one that carried data."""
@@ -180,14 +202,11 @@ class Check(ABC, Generic[D]):
         try:
             status, summary, data = self.probe()
         except Exception as exc:  # noqa: BLE001 - any failure of a backend is data for the pane
-            message = redact(describe_error(exc))
-            return Snapshot(
-                check=self.name,
-                status=Status.ERROR,
-                summary=message.splitlines()[0] if message else "failed",
+            return error_snapshot(
+                self.name,
+                redact(describe_error(exc)),
                 collected_at=at,
                 duration_ms=(time.perf_counter() - started) * 1000,
-                error=message,
             )
         return Snapshot(
             check=self.name,

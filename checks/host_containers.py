@@ -15,6 +15,14 @@ import time
 from typing import Any
 
 
+def engine_api(url: str, *, timeout: float) -> Any:
+    """An Engine API client for the local engine the host pane links to: the one place the host
+    side makes one (its names here, and the host mitigations' prune)."""
+    import docker
+
+    return docker.APIClient(base_url=url, timeout=max(1, round(timeout)))
+
+
 class DockerNames:
     """Callable resolver ``(container_id) -> name | None`` backed by the Docker API."""
 
@@ -44,9 +52,7 @@ class DockerNames:
 
     def _refresh(self) -> None:
         if self._client is None:
-            import docker
-
-            self._client = docker.APIClient(base_url=self.url, timeout=max(1, round(self.timeout)))
+            self._client = engine_api(self.url, timeout=self.timeout)
         listed = self._client.containers(all=True)
         self._names = {
             c["Id"]: (c.get("Names") or ["/" + c["Id"][:12]])[0].lstrip("/") for c in listed

@@ -20,7 +20,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, LiteralString, NoReturn
@@ -250,6 +250,35 @@ class DumpStatus:
     error: str | None = None
 
 
+class DumpProgress:
+    """Where the emergency pg_dump (an action, in its own thread) reports how far it is, and
+    every poll reads it into the pane's data. Each report swaps in one frozen
+    :class:`DumpStatus` whole, so a reader never sees half of one."""
+
+    def __init__(self) -> None:
+        self._started = 0.0
+        self.status: DumpStatus | None = None
+
+    def start(self, database: str, path: str) -> None:
+        self._started = time.monotonic()
+        self.status = DumpStatus(database=database, path=path, bytes_written=0, running=True)
+
+    def advance(self, written: int) -> None:
+        if self.status is not None:
+            elapsed = time.monotonic() - self._started
+            self.status = replace(self.status, bytes_written=written, elapsed_s=elapsed)
+
+    def finish(self, size_bytes: int, seconds: float) -> None:
+        if self.status is not None:
+            self.status = replace(
+                self.status, bytes_written=size_bytes, running=False, elapsed_s=seconds
+            )
+
+    def fail(self, error: str) -> None:
+        if self.status is not None:
+            self.status = replace(self.status, running=False, error=error)
+
+
 @dataclass(frozen=True, slots=True)
 class PostgresData:
     connections: Connections
@@ -309,8 +338,8 @@ class PostgresCheck(Check[PostgresData]):
         #: Every session of the last poll (not only the long ones), for mitigation previews.
         self.sessions: tuple[Session, ...] = ()
         self.last_data: PostgresData | None = None
-        #: Written by the dump action's thread (one frozen record: an atomic swap).
-        self.dump: DumpStatus | None = None
+        #: The emergency dump's progress (the dump action reports into it).
+        self.dump_progress = DumpProgress()
 
     @property
     def server_version(self) -> int:
@@ -502,7 +531,7 @@ class PostgresCheck(Check[PostgresData]):
             limitations=tuple(limitations),
             hidden_sessions=hidden,
             long_query_s=self.settings.long_query_s,
-            dump=self.dump,
+            dump=self.dump_progress.status,
         )
 
     def _connections(self, server: Mapping[str, Any], sessions: Sequence[Session]) -> Connections:

@@ -27,6 +27,7 @@ from zconsole.checks.base import Check, Status, grade, worst
 from zconsole.checks.redis_queues import QueueInfo, RateWindow, collect_queues
 from zconsole.checks.redis_settings import RedisSettings
 from zconsole.checks.secrets import password_of_url, redact, register_secret
+from zconsole.checks.units import human_bytes
 
 #: Seconds to wait before reconnecting after the n-th failure in a row: 1, 2, 4 ... 30.
 BACKOFF_BASE_S = 1.0
@@ -259,15 +260,6 @@ def _num(info: dict[str, Any], name: str) -> int:
         return int(value)
     except (TypeError, ValueError):
         return 0
-
-
-def human_bytes(n: float) -> str:
-    value = float(n)
-    for unit in ("B", "K", "M", "G", "T"):
-        if abs(value) < 1024 or unit == "T":
-            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
-        value /= 1024
-    return f"{value:.1f}P"
 
 
 def _replication(info: dict[str, Any]) -> tuple[str, bool]:

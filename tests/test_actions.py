@@ -179,7 +179,14 @@ async def test_failed_attempt_is_audited_with_the_redacted_error(tmp_path: Path)
     def execute() -> str:
         raise ActionError(f"FATAL: password authentication failed ({SECRET})")
 
-    action = Action("test.fail", "Terminate pid 4242", "pid 4242", Risk.SAFE, "SELECT 1", execute)
+    action = Action(
+        name="test.fail",
+        title="Terminate pid 4242",
+        target="pid 4242",
+        risk=Risk.SAFE,
+        preview="SELECT 1",
+        execute=execute,
+    )
     sink = Sink()
     runner = make_runner(tmp_path, Script(), sink=sink)
     outcome = await runner.run(action)
@@ -199,7 +206,9 @@ async def test_an_unexpected_exception_is_a_failure_not_a_crash(tmp_path: Path) 
         raise KeyError("gone")
 
     runner = make_runner(tmp_path, Script())
-    outcome = await runner.run(Action("t.k", "K", "k", Risk.SAFE, "k", execute))
+    outcome = await runner.run(
+        Action(name="t.k", title="K", target="k", risk=Risk.SAFE, preview="k", execute=execute)
+    )
     assert outcome.outcome is Outcome.FAILED
     assert outcome.text == "KeyError: 'gone'"
 
@@ -279,7 +288,15 @@ async def test_a_hung_execute_is_reported_as_timed_out(tmp_path: Path) -> None:
         release.wait(30)
         return "late"
 
-    action = Action("test.hang", "Hang", "hang-1", Risk.SAFE, "sleep", execute, timeout=0.2)
+    action = Action(
+        name="test.hang",
+        title="Hang",
+        target="hang-1",
+        risk=Risk.SAFE,
+        preview="sleep",
+        execute=execute,
+        timeout=0.2,
+    )
     runner = make_runner(tmp_path, Script())
     try:
         outcome = await runner.run(action)

@@ -19,7 +19,7 @@ from zconsole.app import ZConsoleApp
 from zconsole.checks.base import CheckResult
 from zconsole.config import load_config
 from zconsole.widgets.keybar import KeyBar
-from zconsole.widgets.quiet import fill_table, show
+from zconsole.widgets.quiet import show
 from zconsole.widgets.table import Table
 
 
@@ -50,30 +50,30 @@ async def test_fill_table_touches_only_what_differs_and_keeps_the_cursor_on_its_
     async with TableApp().run_test() as pilot:
         table = pilot.app.query_one("#t", Table)
         rows = [("a", "1"), ("b", "2"), ("c", "3")]
-        assert fill_table(table, rows, keys=["a", "b", "c"])
+        assert table.fill(rows, keys=["a", "b", "c"])
         table.move_cursor(row=1)
         await pilot.pause()
         counter = table._update_count
-        assert not fill_table(table, list(rows), keys=["a", "b", "c"])
+        assert not table.fill(list(rows), keys=["a", "b", "c"])
         assert table._update_count == counter  # nothing touched: rendered lines kept
 
         # One cell changed: replaced in place, rows and cursor as they were.
-        assert fill_table(table, [("a", "1"), ("b", "20"), ("c", "3")], keys=["a", "b", "c"])
+        assert table.fill([("a", "1"), ("b", "20"), ("c", "3")], keys=["a", "b", "c"])
         assert table.get_cell_at(table.cursor_coordinate) == "b"
         assert table.get_row_at(1) == ["b", "20"]
         assert table.row_count == 3
 
         # Reordered: rebuilt, and the cursor follows "b" to its new place.
-        assert fill_table(table, [("b", "20"), ("c", "3"), ("a", "1")], keys=["b", "c", "a"])
+        assert table.fill([("b", "20"), ("c", "3"), ("a", "1")], keys=["b", "c", "a"])
         assert table.cursor_row == 0
         assert table.get_row_at(0) == ["b", "20"]
 
         # Its row gone: the cursor stays at the same number, clamped to the rows left.
         table.move_cursor(row=2)
-        assert fill_table(table, [("c", "3")], keys=["c"])
+        assert table.fill([("c", "3")], keys=["c"])
         assert table.cursor_row == 0
         with pytest.raises(ValueError, match="one key per row"):
-            fill_table(table, [("x", "y")], keys=[])
+            table.fill([("x", "y")], keys=[])
 
 
 async def test_table_renders_again_only_the_cells_that_changed(
@@ -91,12 +91,12 @@ async def test_table_renders_again_only_the_cells_that_changed(
     async with TableApp().run_test(size=(60, 12)) as pilot:
         table = pilot.app.query_one("#t", Table)
         rows = [(f"row {i}", Text(str(i), style="bold")) for i in range(5)]
-        fill_table(table, rows)
+        table.fill(rows)
         await pilot.pause()
         assert len(rendered) >= 10  # every visible cell once
         rendered.clear()
         rows[3] = ("row 3", Text("33", style="bold"))
-        fill_table(table, rows)
+        table.fill(rows)
         await pilot.pause()
         assert rendered == [(3, 1)]
 

@@ -1,4 +1,4 @@
-"""Issue 2's promise with the real PostgreSQL check: a dead, refused or hung database shows its
+"""The resilience promise with the real PostgreSQL check: a dead, refused or hung database shows its
 reason within the timeout while the host pane keeps updating and keys still answer."""
 
 from __future__ import annotations

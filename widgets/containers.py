@@ -20,11 +20,12 @@ from textual.widgets import DataTable, Input, Static
 
 from zconsole.checks.base import Status
 from zconsole.checks.container_logs import parse_engine_time
+from zconsole.checks.units import human_bytes
 from zconsole.widgets.container_logs import ContainerLogsRequested
-from zconsole.widgets.format import STATUS_STYLE, human_bytes, human_duration
+from zconsole.widgets.format import STATUS_STYLE, human_duration
 from zconsole.widgets.messages import MitigationRequested
 from zconsole.widgets.pane import Pane
-from zconsole.widgets.quiet import fill_table, set_border_title, show
+from zconsole.widgets.quiet import set_border_title, show
 from zconsole.widgets.table import Table
 from zconsole.widgets.text import inert, plain
 
@@ -183,7 +184,7 @@ class ContainersPane(Pane):
         data = self.data
         if data is None:
             return
-        table = self.query_one("#docker-table", DataTable)
+        table = self.query_one("#docker-table", Table)
         self._rows = {}
         now = self.clock()
         previous_group: str | None = None
@@ -217,7 +218,7 @@ class ContainersPane(Pane):
                 )
             )
             self._rows[c.id] = c
-        fill_table(table, rows, keys=[c.id for c in shown])
+        table.fill(rows, keys=[c.id for c in shown])
         set_border_title(
             self,
             f"{self.title} · {len(shown)}/{len(data.containers)} · sort: {self.sort}"

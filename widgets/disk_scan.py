@@ -22,7 +22,8 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from zconsole.checks.disk_scan import ScanProgress
-from zconsole.widgets.format import human_bytes, human_duration
+from zconsole.checks.units import human_bytes
+from zconsole.widgets.format import human_duration
 from zconsole.widgets.text import inert
 
 

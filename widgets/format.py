@@ -24,17 +24,6 @@ def status_text(status: Status, *, short: bool = False) -> Text:
     return Text(f"{status.symbol} {word[:4] if short else word}", style=STATUS_STYLE[status])
 
 
-def human_bytes(n: float | None) -> str:
-    if n is None:
-        return "–"
-    value = float(n)
-    for unit in ("B", "K", "M", "G", "T"):
-        if abs(value) < 1024 or unit == "T":
-            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
-        value /= 1024
-    return f"{value:.1f}P"
-
-
 def human_duration(seconds: float | None) -> str:
     """Compact: 45s, 12m, 3h05m, 2d04h."""
     if seconds is None:

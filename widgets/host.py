@@ -18,11 +18,12 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Static
 
 from zconsole.checks.base import Status
+from zconsole.checks.units import human_bytes
 from zconsole.widgets.disk_scan import DiskScanRequested
-from zconsole.widgets.format import STATUS_STYLE, bar, human_bytes, human_duration
+from zconsole.widgets.format import STATUS_STYLE, bar, human_duration
 from zconsole.widgets.messages import MitigationRequested
 from zconsole.widgets.pane import Pane
-from zconsole.widgets.quiet import fill_table, show
+from zconsole.widgets.quiet import show
 from zconsole.widgets.table import Table
 from zconsole.widgets.text import inert
 
@@ -209,7 +210,7 @@ class HostPane(Pane):
         return g
 
     def _render_disks(self, host: HostData) -> None:
-        table = self.query_one("#host-disks", DataTable)
+        table = self.query_one("#host-disks", Table)
         self._disks = list(host.disks)
         rows: list[tuple[Text | str, ...]] = []
         for disk in host.disks:
@@ -233,10 +234,10 @@ class HostPane(Pane):
                     Text(eta, style=style if disk.full_eta_s is not None else "dim"),
                 )
             )
-        fill_table(table, rows)
+        table.fill(rows)
 
     def _render_procs(self, host: HostData) -> None:
-        table = self.query_one("#host-procs", DataTable)
+        table = self.query_one("#host-procs", Table)
         if self.sort_by == "cpu":
             procs = sorted(host.top_processes, key=lambda p: p.cpu_percent, reverse=True)
         else:
@@ -252,7 +253,7 @@ class HostPane(Pane):
             )
             for proc in procs
         ]
-        fill_table(table, rows)
+        table.fill(rows)
 
     # -- selection and keys -------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ from textual.widgets import DataTable
 from zconsole.checks.base import Status
 from zconsole.widgets.format import STATUS_STYLE
 from zconsole.widgets.pane import Pane
-from zconsole.widgets.quiet import fill_table
 from zconsole.widgets.table import Table
 from zconsole.widgets.text import inert
 
@@ -39,7 +38,7 @@ class HttpPane(Pane):
             )
             for endpoint in http.endpoints
         ]
-        fill_table(self.query_one("#http-endpoints", DataTable), rows)
+        self.query_one("#http-endpoints", Table).fill(rows)
 
 
 def endpoint_cell(endpoint: EndpointResult) -> Text:

@@ -16,10 +16,11 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
 from zconsole.checks.base import Status
-from zconsole.widgets.format import STATUS_STYLE, bar, human_bytes, human_duration
+from zconsole.checks.units import human_bytes
+from zconsole.widgets.format import STATUS_STYLE, bar, human_duration
 from zconsole.widgets.messages import MitigationRequested
 from zconsole.widgets.pane import Pane
-from zconsole.widgets.quiet import fill_table, set_border_title, show
+from zconsole.widgets.quiet import set_border_title, show
 from zconsole.widgets.table import Table
 from zconsole.widgets.text import inert
 
@@ -258,8 +259,7 @@ class PostgresPane(Pane):
         ]
         # Keyed by pid: when the order changes the cursor stays on the session it was on, so
         # C/K act on the backend the responder was looking at.
-        fill_table(
-            self.query_one("#pg-activity", DataTable),
+        self.query_one("#pg-activity", Table).fill(
             rows,
             keys=[str(s.pid) for s in self._activity],
         )
@@ -284,10 +284,10 @@ class PostgresPane(Pane):
                     _query(b.query),
                 )
             )
-        fill_table(self.query_one("#pg-blocking", DataTable), rows)
+        self.query_one("#pg-blocking", Table).fill(rows)
 
     def _fill_statements(self, pg: PostgresData) -> None:
-        table = self.query_one("#pg-statements", DataTable)
+        table = self.query_one("#pg-statements", Table)
         statements = pg.statements if self.statements_by_mean else pg.statements_by_total
         table.display = statements is not None
         set_border_title(
@@ -303,7 +303,7 @@ class PostgresPane(Pane):
             )
             for st in statements or ()
         ]
-        fill_table(table, rows)
+        table.fill(rows)
 
     # -- selection -----------------------------------------------------------------------------
 

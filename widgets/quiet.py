@@ -6,19 +6,19 @@ and most of it is the same as before. Textual repaints whatever it is told to, e
 and any change to a ``DataTable`` throws away its rendered lines. Measured at 200x50 with no new
 data, re-stating the incident panel once a second repainted the whole screen twice a second
 (benchmarks/, "repaint with no new data"). On a server in trouble that is CPU taken from it,
-and on a slow SSH link it is bytes. Every pane therefore goes through these three functions.
+and on a slow SSH link it is bytes. Every pane therefore goes through these functions, and its
+tables are ``widgets/table.py``'s :class:`~zconsole.widgets.table.Table`, whose ``fill``
+touches only the cells that changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from typing import Any
+from collections.abc import Hashable
 from weakref import WeakKeyDictionary
 
 from rich.text import Text
-from textual.coordinate import Coordinate
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 _shown: WeakKeyDictionary[Widget, dict[str, Hashable]] = WeakKeyDictionary()
 
@@ -66,68 +66,3 @@ def set_border_title(widget: Widget, title: Text | str | None) -> None:
 def set_border_subtitle(widget: Widget, subtitle: Text | str | None) -> None:
     if changed(widget, "border_subtitle", content_key(subtitle)):
         widget.border_subtitle = subtitle
-
-
-Cell = Text | str
-
-
-def fill_table(
-    table: DataTable[Any],
-    rows: Sequence[Sequence[Cell]],
-    keys: Sequence[str] | None = None,
-) -> bool:
-    """Make ``table`` show ``rows`` (one key per row, if given), touching only what differs.
-
-    * the same rows as last time: nothing at all (the rendered lines are kept);
-    * the same rows in the same order (same keys, or the same count without keys) with some
-      cells changed: only those cells are replaced;
-    * anything else: the table is rebuilt, and the cursor stays on the same key (else on the
-      same row number, clamped).
-
-    Returns True if the table changed.
-    """
-    if keys is not None and len(keys) != len(rows):
-        raise ValueError("one key per row")
-    new = tuple(tuple(content_key(c) for c in row) for row in rows)
-    new_keys = tuple(keys) if keys is not None else None
-    seen = _shown.setdefault(table, {})
-    old = seen.get("rows")
-    old_keys = seen.get("keys")
-    seen["rows"] = new
-    seen["keys"] = new_keys
-    if old == new and old_keys == new_keys and table.row_count == len(rows):
-        return False
-    if (
-        isinstance(old, tuple)
-        and len(old) == len(new)
-        and old_keys == new_keys
-        and table.row_count == len(rows)
-        and all(len(o) == len(n) == len(table.columns) for o, n in zip(old, new, strict=True))
-    ):
-        for y, (before, after, row) in enumerate(zip(old, new, rows, strict=True)):
-            for x, (b, a) in enumerate(zip(before, after, strict=True)):
-                if b != a:
-                    table.update_cell_at(Coordinate(y, x), row[x], update_width=True)
-        return True
-    selected_key = _cursor_key(table) if keys is not None else None
-    cursor = table.cursor_row
-    table.clear()
-    for i, row in enumerate(rows):
-        table.add_row(*row, key=keys[i] if keys is not None else None)
-    if not table.row_count:
-        return True
-    if selected_key is not None and keys is not None and selected_key in keys:
-        table.move_cursor(row=keys.index(selected_key))
-    else:
-        table.move_cursor(row=min(max(cursor, 0), table.row_count - 1))
-    return True
-
-
-def _cursor_key(table: DataTable[Any]) -> str | None:
-    if not table.row_count:
-        return None
-    try:
-        value = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-    except Exception:  # noqa: BLE001 - the cursor is outside the rows while a table rebuilds
-        return None
-    return None if value is None else str(value)

@@ -15,10 +15,11 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
 from zconsole.checks.base import Status
-from zconsole.widgets.format import STATUS_STYLE, bar, human_bytes, human_duration, status_text
+from zconsole.checks.units import human_bytes
+from zconsole.widgets.format import STATUS_STYLE, bar, human_duration, status_text
 from zconsole.widgets.messages import MitigationRequested
 from zconsole.widgets.pane import Pane
-from zconsole.widgets.quiet import fill_table, show
+from zconsole.widgets.quiet import show
 from zconsole.widgets.table import Table
 from zconsole.widgets.text import inert
 
@@ -112,7 +113,7 @@ class RedisPane(Pane):
             )
             for entry in redis.slowlog
         ]
-        fill_table(self.query_one("#redis-slowlog", DataTable), slowlog)
+        self.query_one("#redis-slowlog", Table).fill(slowlog)
 
     def _health(self, redis: RedisData) -> Text:
         """Four short lines (the pane is ~60 columns wide in the grid)."""
@@ -160,7 +161,7 @@ class RedisPane(Pane):
             )
             for queue in self._queues
         ]
-        fill_table(self.query_one("#redis-queues", DataTable), rows)
+        self.query_one("#redis-queues", Table).fill(rows)
 
     # -- actions -------------------------------------------------------------------------------
 

@@ -7,17 +7,23 @@ second cache keyed by what a cell shows (and where, and how it is styled), so on
 that differ are rendered again. Measured at 200x50 with fixed data: the CPU of a pane key press
 (focus moving between two panes' tables) and of a refresh where a few figures move.
 
-Only one-line rows take the cached path; anything else is DataTable's own.
+Only one-line rows take the cached path; anything else is DataTable's own. DataTable offers no
+public hook for rendering a cell, hence the override of its ``_render_cell`` (Textual is pinned).
+
+Panes fill a table with :meth:`Table.fill`, which compares the new rows with what the table shows
+and replaces only the cells that differ (``widgets/quiet.py`` does the same for other widgets).
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from rich.style import Style
 from rich.text import Text
 from textual._types import SegmentLines
 from textual.cache import LRUCache
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from zconsole.widgets.quiet import content_key
@@ -27,12 +33,18 @@ from zconsole.widgets.quiet import content_key
 CELL_CACHE_SIZE = 1000
 
 
+Cell = Text | str
+
+
 class Table(DataTable[Any]):
     """A DataTable that renders a cell again only when what it shows has changed."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._cells_by_content: LRUCache[tuple[Any, ...], SegmentLines] = LRUCache(CELL_CACHE_SIZE)
+        #: What the last :meth:`fill` put in: each cell's content key, and the row keys.
+        self._filled: tuple[tuple[Hashable, ...], ...] | None = None
+        self._filled_keys: tuple[str, ...] | None = None
 
     def _render_cell(
         self,
@@ -80,3 +92,56 @@ class Table(DataTable[Any]):
         if columns:
             self._cells_by_content.clear()
         return super().clear(columns)
+
+    def fill(self, rows: Sequence[Sequence[Cell]], keys: Sequence[str] | None = None) -> bool:
+        """Make the table show ``rows`` (one key per row, if given), touching only what differs.
+
+        * the same rows as last time: nothing at all (the rendered lines are kept);
+        * the same rows in the same order (same keys, or the same count without keys) with some
+          cells changed: only those cells are replaced;
+        * anything else: the table is rebuilt, and the cursor stays on the same key (else on the
+          same row number, clamped).
+
+        Returns True if the table changed.
+        """
+        if keys is not None and len(keys) != len(rows):
+            raise ValueError("one key per row")
+        new = tuple(tuple(content_key(c) for c in row) for row in rows)
+        new_keys = tuple(keys) if keys is not None else None
+        old, old_keys = self._filled, self._filled_keys
+        self._filled, self._filled_keys = new, new_keys
+        if old == new and old_keys == new_keys and self.row_count == len(rows):
+            return False
+        if (
+            old is not None
+            and len(old) == len(new)
+            and old_keys == new_keys
+            and self.row_count == len(rows)
+            and all(len(o) == len(n) == len(self.columns) for o, n in zip(old, new, strict=True))
+        ):
+            for y, (before, after, row) in enumerate(zip(old, new, rows, strict=True)):
+                for x, (b, a) in enumerate(zip(before, after, strict=True)):
+                    if b != a:
+                        self.update_cell_at(Coordinate(y, x), row[x], update_width=True)
+            return True
+        selected_key = self._cursor_key() if keys is not None else None
+        cursor = self.cursor_row
+        self.clear()
+        for i, row in enumerate(rows):
+            self.add_row(*row, key=keys[i] if keys is not None else None)
+        if not self.row_count:
+            return True
+        if selected_key is not None and keys is not None and selected_key in keys:
+            self.move_cursor(row=keys.index(selected_key))
+        else:
+            self.move_cursor(row=min(max(cursor, 0), self.row_count - 1))
+        return True
+
+    def _cursor_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            value = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except Exception:  # noqa: BLE001 - the cursor is outside the rows while a table rebuilds
+            return None
+        return None if value is None else str(value)

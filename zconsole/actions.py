@@ -24,12 +24,10 @@ class ActionError(Exception):
     """An action failed in a way the user should read (message already redacted)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Action:
     """One mitigation, fully described before it runs."""
 
-    #: Machine name, e.g. "docker.restart", "postgres.terminate".
-    name: str
     #: What a human reads: "Restart container web-1".
     title: str
     #: What it acts on; for destructive actions the text to type to confirm ("web-1", "pid 4242").
@@ -40,7 +38,11 @@ class Action:
     #: Runs in a worker thread; returns the result text for the timeline; raises on failure.
     execute: Callable[[], str] = field(repr=False, compare=False)
     timeout: float = 30.0
-    #: The source pane it came from ("docker", "postgres", ...), for the audit log.
+    #: Machine name, e.g. "docker.restart", "postgres.terminate". A mitigation's is given by its
+    #: ``@mitigation(source, name)`` decorator.
+    name: str = ""
+    #: The source pane it came from ("docker", "postgres", ...), for the audit log; a
+    #: mitigation's is given by its decorator.
     source: str = ""
 
 

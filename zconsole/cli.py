@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "snapshot":
         return _exit(snapshot_command(config, as_json=args.json))
     if args.command == "redis-restore":
-        from zconsole.redis_restore import restore_command
+        from zconsole.mitigations.redis_restore import restore_command
 
         return _exit(restore_command(config, args.file, force=args.force))
     if args.command == "incidents":

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from zconsole.checks.base import Check, CheckResult, Snapshot, Status, now_utc
+from zconsole.checks.base import Check, CheckResult, Snapshot, error_snapshot, now_utc
 
 Listener = Callable[[CheckResult], None]
 T = TypeVar("T")
@@ -109,13 +109,13 @@ class Scheduler:
             )
         except TimeoutError:
             hung = time.monotonic() - slot.inflight_since
-            snapshot = Snapshot(
-                check=check.name,
-                status=Status.ERROR,
-                summary=f"no answer after {hung:.0f} s (timeout {check.timeout:g} s)",
+            reason = f"no answer after {hung:.0f} s (timeout {check.timeout:g} s)"
+            snapshot = error_snapshot(
+                check.name,
+                f"timed out: {reason}",
+                summary=reason,
                 collected_at=now_utc(),
                 duration_ms=(time.perf_counter() - started) * 1000,
-                error=f"timed out: no answer after {hung:.0f} s (timeout {check.timeout:g} s)",
             )
         if snapshot.error is None and snapshot.configured:
             slot.last_good = snapshot

@@ -1,13 +1,17 @@
 """Mitigation factories: (source, action name, selected record) -> Action.
 
-Each source has a module here that registers its factories with :func:`mitigation`. Factories
-get the live check object (which holds the client) and the record the pane had selected, and
-return an :class:`~zconsole.actions.Action` — they never run anything themselves.
+Each source has a module here that registers its factories with :func:`mitigation`, which also
+gives each Action its name ("docker.restart") and source. Factories get the live check object
+(which holds the client) and the record the pane had selected, and return an
+:class:`~zconsole.actions.Action` — they never run anything themselves. Helpers of the actions
+live here too: ``pg_dump.py`` (the emergency dump) and ``redis_restore.py`` (undo a purge).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from zconsole.actions import Action
@@ -23,11 +27,16 @@ class UnknownMitigation(LookupError):
 
 
 def mitigation(source: str, name: str) -> Callable[[Factory], Factory]:
-    """Register a factory for (source, name)."""
+    """Register a factory for (source, name); the Actions it builds are named
+    ``source.name`` and carry ``source``."""
 
     def register(factory: Factory) -> Factory:
-        _REGISTRY[(source, name)] = factory
-        return factory
+        @functools.wraps(factory)
+        def named(check: Check[Any], record: object) -> Action:
+            return replace(factory(check, record), name=f"{source}.{name}", source=source)
+
+        _REGISTRY[(source, name)] = named
+        return named
 
     return register
 
@@ -48,9 +57,6 @@ def available(source: str) -> list[str]:
 
 
 def _load_all() -> None:
-    # Import the per-source modules lazily so that `zconsole snapshot` never pays for them.
-    import importlib
-    import pkgutil
-
-    for info in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{info.name}")
+    # Imported here, on first use, so that `zconsole snapshot` never pays for them. A new
+    # source's mitigations module is one more name on this line.
+    from zconsole.mitigations import docker, host, postgres, redis  # noqa: F401

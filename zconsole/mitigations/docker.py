@@ -8,6 +8,7 @@ what changed — the new StartedAt, the exit code — for the timeline.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -54,8 +55,25 @@ def _api(method: str, path: str, c: ContainerInfo) -> str:
     return f"{method} {path.format(id=c.short_id)}   # container {c.name}"
 
 
-def _restart_one(check: DockerCheck, c: ContainerInfo) -> str:
-    client = check.client
+# -- one container: each operation is a row of this table ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerOperation:
+    """One Engine call on one container, and how its outcome reads in the timeline."""
+
+    name: str
+    #: "Stop container {name}"; ``{name}`` is the container's.
+    title: str
+    risk: Risk
+    #: The Engine API request the preview shows (``{id}`` is the short id).
+    request: str
+    #: Makes the call; returns the timeline text (reads the state after it, where it matters).
+    call: Callable[[docker.DockerClient, ContainerInfo], str]
+    timeout: float = 30.0
+
+
+def _restart(client: docker.DockerClient, c: ContainerInfo) -> str:
     before = _state(client, c.id).get("StartedAt", "")
     client.api.restart(c.id, timeout=STOP_TIMEOUT_S)
     after = _state(client, c.id)
@@ -65,155 +83,116 @@ def _restart_one(check: DockerCheck, c: ContainerInfo) -> str:
     )
 
 
-@mitigation("docker", "restart")
-def restart(check: Check[Any], record: object) -> Action:
-    docker_check, c = _check_and_record(check, record)
-    return Action(
-        name="docker.restart",
-        title=f"Restart container {c.name}",
-        target=c.name,
-        risk=Risk.DISRUPTIVE,
-        preview=_api("POST", f"/containers/{{id}}/restart?t={STOP_TIMEOUT_S}", c),
-        execute=lambda: _run(f"restart {c.name}", lambda: _restart_one(docker_check, c)),
+def _stop(client: docker.DockerClient, c: ContainerInfo) -> str:
+    client.api.stop(c.id, timeout=STOP_TIMEOUT_S)
+    after = _state(client, c.id)
+    return (
+        f"stopped {c.name}: exit code {after.get('ExitCode', '?')}, "
+        f"FinishedAt {after.get('FinishedAt', '?')}"
+    )
+
+
+def _start(client: docker.DockerClient, c: ContainerInfo) -> str:
+    client.api.start(c.id)
+    after = _state(client, c.id)
+    return f"started {c.name}: StartedAt {after.get('StartedAt', '?')}, state " + str(
+        after.get("Status", "?")
+    )
+
+
+def _kill(client: docker.DockerClient, c: ContainerInfo) -> str:
+    client.api.kill(c.id, signal="SIGKILL")
+    after = _state(client, c.id)
+    return f"killed {c.name}: exit code {after.get('ExitCode', '?')}, state " + str(
+        after.get("Status", "?")
+    )
+
+
+def _remove(client: docker.DockerClient, c: ContainerInfo) -> str:
+    client.api.remove_container(c.id, force=True, v=False)
+    return f"removed {c.name} ({c.short_id}); its named volumes were kept"
+
+
+def _pause(client: docker.DockerClient, c: ContainerInfo) -> str:
+    client.api.pause(c.id)
+    return f"paused {c.name}: state {_state(client, c.id).get('Status', '?')}"
+
+
+def _unpause(client: docker.DockerClient, c: ContainerInfo) -> str:
+    client.api.unpause(c.id)
+    return f"unpaused {c.name}: state {_state(client, c.id).get('Status', '?')}"
+
+
+CONTAINER_OPERATIONS: tuple[ContainerOperation, ...] = (
+    ContainerOperation(
+        "restart",
+        "Restart container {name}",
+        Risk.DISRUPTIVE,
+        f"POST /containers/{{id}}/restart?t={STOP_TIMEOUT_S}",
+        _restart,
         timeout=STOP_TIMEOUT_S + 20,
-        source="docker",
-    )
-
-
-@mitigation("docker", "stop")
-def stop(check: Check[Any], record: object) -> Action:
-    docker_check, c = _check_and_record(check, record)
-
-    def execute() -> str:
-        client = docker_check.client
-        client.api.stop(c.id, timeout=STOP_TIMEOUT_S)
-        after = _state(client, c.id)
-        return (
-            f"stopped {c.name}: exit code {after.get('ExitCode', '?')}, "
-            f"FinishedAt {after.get('FinishedAt', '?')}"
-        )
-
-    return Action(
-        name="docker.stop",
-        title=f"Stop container {c.name}",
-        target=c.name,
-        risk=Risk.DISRUPTIVE,
-        preview=_api("POST", f"/containers/{{id}}/stop?t={STOP_TIMEOUT_S}", c),
-        execute=lambda: _run(f"stop {c.name}", execute),
+    ),
+    ContainerOperation(
+        "stop",
+        "Stop container {name}",
+        Risk.DISRUPTIVE,
+        f"POST /containers/{{id}}/stop?t={STOP_TIMEOUT_S}",
+        _stop,
         timeout=STOP_TIMEOUT_S + 20,
-        source="docker",
-    )
-
-
-@mitigation("docker", "start")
-def start(check: Check[Any], record: object) -> Action:
-    docker_check, c = _check_and_record(check, record)
-
-    def execute() -> str:
-        client = docker_check.client
-        client.api.start(c.id)
-        after = _state(client, c.id)
-        return f"started {c.name}: StartedAt {after.get('StartedAt', '?')}, state " + str(
-            after.get("Status", "?")
-        )
-
-    return Action(
-        name="docker.start",
-        title=f"Start container {c.name}",
-        target=c.name,
-        risk=Risk.DISRUPTIVE,
-        preview=_api("POST", "/containers/{id}/start", c),
-        execute=lambda: _run(f"start {c.name}", execute),
-        timeout=30,
-        source="docker",
-    )
-
-
-@mitigation("docker", "kill")
-def kill(check: Check[Any], record: object) -> Action:
-    docker_check, c = _check_and_record(check, record)
-
-    def execute() -> str:
-        client = docker_check.client
-        client.api.kill(c.id, signal="SIGKILL")
-        after = _state(client, c.id)
-        return f"killed {c.name}: exit code {after.get('ExitCode', '?')}, state " + str(
-            after.get("Status", "?")
-        )
-
-    return Action(
-        name="docker.kill",
-        title=f"Kill container {c.name} (SIGKILL, no clean shutdown)",
-        target=c.name,
-        risk=Risk.DESTRUCTIVE,
-        preview=_api("POST", "/containers/{id}/kill?signal=SIGKILL", c),
-        execute=lambda: _run(f"kill {c.name}", execute),
-        timeout=30,
-        source="docker",
-    )
-
-
-@mitigation("docker", "remove")
-def remove(check: Check[Any], record: object) -> Action:
-    docker_check, c = _check_and_record(check, record)
-
-    def execute() -> str:
-        client = docker_check.client
-        client.api.remove_container(c.id, force=True, v=False)
-        return f"removed {c.name} ({c.short_id}); its named volumes were kept"
-
-    return Action(
-        name="docker.remove",
-        title=f"Remove container {c.name} (stops it first; volumes kept)",
-        target=c.name,
-        risk=Risk.DESTRUCTIVE,
-        preview=_api("DELETE", "/containers/{id}?force=true&v=false", c),
-        execute=lambda: _run(f"remove {c.name}", execute),
+    ),
+    ContainerOperation(
+        "start", "Start container {name}", Risk.DISRUPTIVE, "POST /containers/{id}/start", _start
+    ),
+    ContainerOperation(
+        "kill",
+        "Kill container {name} (SIGKILL, no clean shutdown)",
+        Risk.DESTRUCTIVE,
+        "POST /containers/{id}/kill?signal=SIGKILL",
+        _kill,
+    ),
+    ContainerOperation(
+        "remove",
+        "Remove container {name} (stops it first; volumes kept)",
+        Risk.DESTRUCTIVE,
+        "DELETE /containers/{id}?force=true&v=false",
+        _remove,
         timeout=60,
-        source="docker",
-    )
+    ),
+    ContainerOperation(
+        "pause",
+        "Pause container {name} (freezes its processes)",
+        Risk.DISRUPTIVE,
+        "POST /containers/{id}/pause",
+        _pause,
+    ),
+    ContainerOperation(
+        "unpause",
+        "Unpause container {name}",
+        Risk.DISRUPTIVE,
+        "POST /containers/{id}/unpause",
+        _unpause,
+    ),
+)
 
 
-@mitigation("docker", "pause")
-def pause(check: Check[Any], record: object) -> Action:
+def _container_action(op: ContainerOperation, check: Check[Any], record: object) -> Action:
     docker_check, c = _check_and_record(check, record)
-
-    def execute() -> str:
-        client = docker_check.client
-        client.api.pause(c.id)
-        return f"paused {c.name}: state {_state(client, c.id).get('Status', '?')}"
-
+    method, _, path = op.request.partition(" ")
     return Action(
-        name="docker.pause",
-        title=f"Pause container {c.name} (freezes its processes)",
+        title=op.title.format(name=c.name),
         target=c.name,
-        risk=Risk.DISRUPTIVE,
-        preview=_api("POST", "/containers/{id}/pause", c),
-        execute=lambda: _run(f"pause {c.name}", execute),
-        timeout=30,
-        source="docker",
+        risk=op.risk,
+        preview=_api(method, path, c),
+        execute=lambda: _run(f"{op.name} {c.name}", lambda: op.call(docker_check.client, c)),
+        timeout=op.timeout,
     )
 
 
-@mitigation("docker", "unpause")
-def unpause(check: Check[Any], record: object) -> Action:
-    docker_check, c = _check_and_record(check, record)
+for _op in CONTAINER_OPERATIONS:
+    mitigation("docker", _op.name)(partial(_container_action, _op))
 
-    def execute() -> str:
-        client = docker_check.client
-        client.api.unpause(c.id)
-        return f"unpaused {c.name}: state {_state(client, c.id).get('Status', '?')}"
 
-    return Action(
-        name="docker.unpause",
-        title=f"Unpause container {c.name}",
-        target=c.name,
-        risk=Risk.DISRUPTIVE,
-        preview=_api("POST", "/containers/{id}/unpause", c),
-        execute=lambda: _run(f"unpause {c.name}", execute),
-        timeout=30,
-        source="docker",
-    )
+# -- a whole Compose service ---------------------------------------------------------------------
 
 
 def service_members(check: DockerCheck, c: ContainerInfo) -> tuple[ContainerInfo, ...]:
@@ -238,17 +217,18 @@ def restart_service(check: Check[Any], record: object) -> Action:
         _api("POST", f"/containers/{{id}}/restart?t={STOP_TIMEOUT_S}", m) for m in members
     )
 
+    def restart_member(member: ContainerInfo) -> str:
+        return _restart(docker_check.client, member)
+
     def execute() -> str:
-        lines = [_run(f"restart {m.name}", partial(_restart_one, docker_check, m)) for m in members]
+        lines = [_run(f"restart {m.name}", partial(restart_member, m)) for m in members]
         return f"restarted service {label} ({len(members)} containers):\n" + "\n".join(lines)
 
     return Action(
-        name="docker.restart_service",
         title=f"Restart all {len(members)} containers of service {label}",
         target=label,
         risk=Risk.DISRUPTIVE,
         preview=preview,
         execute=execute,
         timeout=(STOP_TIMEOUT_S + 20) * max(len(members), 1),
-        source="docker",
     )

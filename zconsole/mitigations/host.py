@@ -24,26 +24,24 @@ import psutil
 from zconsole.actions import Action, ActionError, Risk
 from zconsole.checks.base import Check
 from zconsole.checks.host import HostCheck, ProcessInfo
+from zconsole.checks.host_containers import engine_api
 from zconsole.checks.host_settings import HostSettings
 from zconsole.checks.secrets import redact
+from zconsole.checks.units import human_bytes
 from zconsole.mitigations import mitigation
 
 #: Lines of a dry run shown in a preview; the total always covers every item.
 PREVIEW_ITEMS = 200
 
 
-def human(n: float) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} PiB"
+def _size(n: float) -> str:
+    """Sizes in previews and the timeline are read later, in full: "4.4 KiB"."""
+    return human_bytes(n, spelled=True)
 
 
 def freed_text(what: str, n_bytes: int) -> str:
     """The timeline line: what was done and the bytes freed (exact figure kept for reports)."""
-    return f"{what}; freed {human(n_bytes)} ({n_bytes} bytes)"
+    return f"{what}; freed {_size(n_bytes)} ({n_bytes} bytes)"
 
 
 def _settings(check: Check[Any]) -> HostSettings:
@@ -136,10 +134,10 @@ def delete_old_logs(check: Check[Any], record: object) -> Action:
         )
     lines = [
         f"Delete {len(plan.files)} files older than {plan.max_age_days} days "
-        f"matching {', '.join(plan.globs)} — frees {human(plan.bytes)} ({plan.bytes} bytes):"
+        f"matching {', '.join(plan.globs)} — frees {_size(plan.bytes)} ({plan.bytes} bytes):"
     ]
     lines += [
-        f"  rm {f.path}  ({human(f.size)}, modified {_when(f.mtime)} UTC)"
+        f"  rm {f.path}  ({_size(f.size)}, modified {_when(f.mtime)} UTC)"
         for f in plan.files[:PREVIEW_ITEMS]
     ]
     if len(plan.files) > PREVIEW_ITEMS:
@@ -153,14 +151,12 @@ def delete_old_logs(check: Check[Any], record: object) -> Action:
         return freed_text(what, freed)
 
     return Action(
-        name="host.delete_old_logs",
-        title=f"Delete {len(plan.files)} old log files ({human(plan.bytes)})",
+        title=f"Delete {len(plan.files)} old log files ({_size(plan.bytes)})",
         target="old logs",
         risk=Risk.DESTRUCTIVE,
         preview="\n".join(lines),
         execute=execute,
         timeout=120.0,
-        source="host",
     )
 
 
@@ -207,14 +203,12 @@ def journal_vacuum(check: Check[Any], record: object) -> Action:
         return freed_text(f"journald vacuumed to {days}d ({last})", freed)
 
     return Action(
-        name="host.journal_vacuum",
         title=f"Vacuum journald logs older than {days}d",
         target="journal",
         risk=Risk.DISRUPTIVE,
         preview=f"{usage}\nWill run: {' '.join(argv)}",
         execute=execute,
         timeout=120.0,
-        source="host",
     )
 
 
@@ -242,9 +236,8 @@ _STOPPED = frozenset({"exited", "created", "dead"})
 
 
 def docker_client(url: str, timeout: int = 60) -> Any:
-    import docker
-
-    return docker.APIClient(base_url=url, timeout=timeout)
+    """The local engine's API, with a timeout long enough for a prune."""
+    return engine_api(url, timeout=timeout)
 
 
 def plan_docker_prune(api: Any) -> PrunePlan:
@@ -316,9 +309,9 @@ def docker_prune(check: Check[Any], record: object) -> Action:
         raise ValueError("nothing to prune: no stopped containers, dangling images or build cache")
     lines = [
         f"Docker API on {redact(url)}: DELETE /containers/{{id}}, DELETE /images/{{id}}, "
-        f"POST /build/prune — frees about {human(plan.bytes)} ({plan.bytes} bytes):"
+        f"POST /build/prune — frees about {_size(plan.bytes)} ({plan.bytes} bytes):"
     ]
-    lines += [f"  {i.kind:<11} {i.name:<30} {human(i.size)}" for i in plan.items[:PREVIEW_ITEMS]]
+    lines += [f"  {i.kind:<11} {i.name:<30} {_size(i.size)}" for i in plan.items[:PREVIEW_ITEMS]]
     if len(plan.items) > PREVIEW_ITEMS:
         lines.append(f"  … and {len(plan.items) - PREVIEW_ITEMS} more")
 
@@ -329,14 +322,12 @@ def docker_prune(check: Check[Any], record: object) -> Action:
             api.close()
 
     return Action(
-        name="host.docker_prune",
-        title=f"Docker prune ({human(plan.bytes)})",
+        title=f"Docker prune ({_size(plan.bytes)})",
         target="docker prune",
         risk=Risk.DESTRUCTIVE,
         preview="\n".join(lines),
         execute=execute,
         timeout=300.0,
-        source="host",
     )
 
 
@@ -357,7 +348,7 @@ def _signal_action(record: object, sig: signal.Signals) -> Action:
     where = f", container {proc.container}" if proc.container else ""
     preview = (
         f"kill -{sig.name.removeprefix('SIG')} {proc.pid}  "
-        f"({proc.name}, user {proc.username or '?'}{where}, rss {human(proc.rss_bytes)})\n"
+        f"({proc.name}, user {proc.username or '?'}{where}, rss {_size(proc.rss_bytes)})\n"
         f"cmdline: {proc.cmdline or proc.name}"
     )
 
@@ -378,17 +369,15 @@ def _signal_action(record: object, sig: signal.Signals) -> Action:
             gone = "exited" if code is None else f"exited with {_ending(code)}"
         except psutil.TimeoutExpired:
             gone = "still running after 5 s"
-        return f"sent {sig.name} to pid {proc.pid} ({proc.name}): {gone}; rss was {human(rss)}"
+        return f"sent {sig.name} to pid {proc.pid} ({proc.name}): {gone}; rss was {_size(rss)}"
 
     return Action(
-        name=f"host.{verb.lower()}",
         title=f"{verb} pid {proc.pid} ({proc.name})",
         target=f"pid {proc.pid}",
         risk=Risk.DESTRUCTIVE if sig is signal.SIGKILL else Risk.DISRUPTIVE,
         preview=preview,
         execute=execute,
         timeout=15.0,
-        source="host",
     )
 
 

@@ -9,9 +9,7 @@ whatever matches at that instant instead.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from zconsole.actions import Action, ActionError, Risk
@@ -19,7 +17,6 @@ from zconsole.checks.base import Check
 from zconsole.checks.postgres import (
     Blocked,
     Database,
-    DumpStatus,
     PostgresCheck,
     PostgresError,
     Session,
@@ -112,14 +109,12 @@ def cancel_query(check: Check[Any], record: object) -> Action:
     pg = _check(check)
     s = _session_of(record)
     return Action(
-        name="postgres.cancel",
         title=f"Cancel the query of pid {s.pid}",
         target=str(s.pid),
         risk=Risk.DISRUPTIVE,
         preview=_preview("pg_cancel_backend", [s], "still the same backend"),
         execute=lambda: _execute(pg, "pg_cancel_backend", ANY_STATE, [s]),
         timeout=pg.timeout + 5,
-        source=SOURCE,
     )
 
 
@@ -129,14 +124,12 @@ def terminate_backend(check: Check[Any], record: object) -> Action:
     pg = _check(check)
     s = _session_of(record)
     return Action(
-        name="postgres.terminate",
         title=f"Terminate backend pid {s.pid}",
         target=str(s.pid),
         risk=Risk.DESTRUCTIVE,
         preview=_preview("pg_terminate_backend", [s], "still the same backend"),
         execute=lambda: _execute(pg, "pg_terminate_backend", ANY_STATE, [s]),
         timeout=pg.timeout + 5,
-        source=SOURCE,
     )
 
 
@@ -152,7 +145,6 @@ def _bulk(
     if not targets:
         raise ValueError(f"no session matches: {title.lower()}")
     return Action(
-        name=f"postgres.{name}",
         title=f"{title}: {len(targets)} sessions",
         target=f"{len(targets)} sessions",
         risk=Risk.DESTRUCTIVE,
@@ -161,7 +153,6 @@ def _bulk(
         ),
         execute=lambda: _execute(pg, "pg_terminate_backend", condition, targets, {"secs": secs}),
         timeout=pg.timeout + 10,
-        source=SOURCE,
     )
 
 
@@ -243,21 +234,19 @@ def terminate_root_blocker(check: Check[Any], record: object) -> Action:
         "re-checked at execute time: same backend (pid + start) and it still blocks someone",
     ]
     return Action(
-        name="postgres.terminate_root_blocker",
         title=f"Terminate root blocker pid {root.pid}",
         target=str(root.pid),
         risk=Risk.DESTRUCTIVE,
         preview=redact("\n".join(lines)),
         execute=lambda: _execute(pg, "pg_terminate_backend", STILL_BLOCKING, [root]),
         timeout=pg.timeout + 5,
-        source=SOURCE,
     )
 
 
 @mitigation(SOURCE, "dump")
 def emergency_dump(check: Check[Any], record: object) -> Action:
     """pg_dump of a database (the selected one, else the DSN's) to a file, with progress."""
-    from zconsole import pg_dump
+    from zconsole.mitigations import pg_dump
 
     pg = _check(check)
     params, password = pg.dump_conninfo()
@@ -274,28 +263,22 @@ def emergency_dump(check: Check[Any], record: object) -> Action:
     binary = pg_dump.find_pg_dump(major)
 
     def execute() -> str:
-        started = time.monotonic()
-        status = DumpStatus(database=database, path=str(path), bytes_written=0, running=True)
-        pg.dump = status
-
-        def progress(written: int) -> None:
-            pg.dump = replace(status, bytes_written=written, elapsed_s=time.monotonic() - started)
-
+        progress = pg.dump_progress
+        progress.start(database, str(path))
         try:
-            result = pg_dump.run_dump(params, password, path, pg_dump=binary, progress=progress)
+            result = pg_dump.run_dump(
+                params, password, path, pg_dump=binary, progress=progress.advance
+            )
         except pg_dump.DumpError as exc:
-            pg.dump = replace(status, running=False, error=str(exc))
+            progress.fail(str(exc))
             raise ActionError(str(exc)) from None
-        pg.dump = replace(
-            status, bytes_written=result.size_bytes, running=False, elapsed_s=result.seconds
-        )
+        progress.finish(result.size_bytes, result.seconds)
         return (
             f"pg_dump {database} → {result.path} ({result.size_bytes} bytes, "
             f"{result.seconds:.1f} s)"
         )
 
     return Action(
-        name="postgres.dump",
         title=f"Emergency pg_dump of {database}",
         target=database,
         risk=Risk.DISRUPTIVE,
@@ -306,5 +289,4 @@ def emergency_dump(check: Check[Any], record: object) -> Action:
         ),
         execute=execute,
         timeout=3600.0,
-        source=SOURCE,
     )

@@ -28,7 +28,6 @@ from zconsole.checks.base import Check
 from zconsole.checks.redis import (
     RedisCheck,
     RedisData,
-    human_bytes,
     read_persistence,
     scan_big_keys,
 )
@@ -41,6 +40,7 @@ from zconsole.checks.redis_queues import (
     rq_queue_key,
 )
 from zconsole.checks.secrets import redact
+from zconsole.checks.units import human_bytes
 from zconsole.mitigations import mitigation
 
 PURGE_FORMAT = "zconsole-redis-purge"
@@ -121,14 +121,12 @@ def purge(check: Check[Any], record: object) -> Action:
         return _purge(redis_check, record, keys, path)
 
     return Action(
-        name="redis.purge",
         title=f"Purge {record.kind} queue {display_key(record.name)}",
         target=record.name,
         risk=Risk.DISRUPTIVE,
         preview=redact(preview),
         execute=execute,
         timeout=120.0,
-        source="redis",
     )
 
 
@@ -269,14 +267,12 @@ def requeue_failed(check: Check[Any], record: object) -> Action:
         return _requeue(redis_check, name)
 
     return Action(
-        name="redis.requeue_failed",
         title=f"Requeue failed RQ jobs of {name}",
         target=name,
         risk=Risk.DISRUPTIVE,
         preview=redact(preview),
         execute=execute,
         timeout=120.0,
-        source="redis",
     )
 
 
@@ -351,14 +347,12 @@ def flushdb(check: Check[Any], record: object) -> Action:
         return _flushdb(redis_check)
 
     return Action(
-        name="redis.flushdb",
         title=f"FLUSHDB db {db} ({keys} keys)",
         target=where,
         risk=Risk.DESTRUCTIVE,
         preview=redact(preview),
         execute=execute,
         timeout=600.0,
-        source="redis",
     )
 
 
@@ -458,12 +452,10 @@ def bigkeys(check: Check[Any], record: object) -> Action:
         return redact("\n".join(lines))
 
     return Action(
-        name="redis.bigkeys",
         title=f"Find big keys on {where}",
         target=where,
         risk=Risk.SAFE,
         preview=f"SCAN (never KEYS) up to {limit} keys with MEMORY USAGE … SAMPLES 5 on {where}",
         execute=execute,
         timeout=300.0,
-        source="redis",
     )

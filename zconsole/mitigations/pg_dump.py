@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from zconsole.checks.postgres import APPLICATION_NAME
+from zconsole.checks.postgres_settings import conninfo_string as libpq_conninfo
 from zconsole.checks.secrets import redact
 
 CHUNK = 256 * 1024
@@ -71,14 +72,9 @@ def dump_path(directory: str | Path, database: str, now: datetime | None = None)
 
 
 def conninfo_string(params: Mapping[str, str]) -> str:
-    """A libpq keyword/value string (values quoted), for ``pg_dump --dbname``."""
-
-    def quote(value: str) -> str:
-        if value and all(c.isalnum() or c in "-_./:@" for c in value):
-            return value
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-    return " ".join(f"{k}={quote(v)}" for k, v in params.items() if k != "password")
+    """The ``--dbname`` value: the check's libpq parameters without the password (which goes in
+    PGPASSWORD, never on a command line ``ps`` shows)."""
+    return libpq_conninfo({k: v for k, v in params.items() if k != "password"})
 
 
 def run_dump(
