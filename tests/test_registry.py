@@ -67,8 +67,8 @@ def test_a_sixth_source_is_in_snapshot_json(workdir: Path) -> None:
         timeout=90,
     )
     report = json.loads(done.stdout)
-    # The fake says WARN; the host check beside it grades this (shared, loaded) machine, so the
-    # exit code follows the worst status reported, which is WARN at the least.
+    # The fake says WARN; the exit code follows the worst status reported, WARN at the least
+    # (the calm host thresholds keep this loaded machine from deciding it).
     assert report["worst"] in ("warn", "crit", "error"), report["worst"]
     assert done.returncode == {"warn": 1, "crit": 2, "error": 2}[report["worst"]], done.stderr
     assert list(report["checks"]) == ["host", "docker", "postgres", "redis", "http", "fake"]
