@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -204,3 +205,39 @@ def test_start_is_when_the_first_failing_check_went_bad(tmp_path: Path) -> None:
     bob = IncidentController(IncidentStore(tmp_path / "s.db"), IncidentSettings(), author="bob")
     bob.note("joined")
     assert store.get(inc.id).responders == ("alice", "bob")
+
+
+def test_controller_never_raises_when_the_store_stops_answering(tmp_path: Path) -> None:
+    """One error policy: a store locked by another process makes every call return its
+    "nothing", says why in ``problem``, tells the user once per write they asked for, and the
+    controller works again once the lock is gone."""
+    path = tmp_path / "s.db"
+    told: list[str] = []
+    controller = IncidentController(
+        IncidentStore(path, busy_timeout_ms=100),
+        IncidentSettings(),
+        author="alice",
+        on_error=told.append,
+    )
+    inc = controller.declare(title="DB down", severity="P0")
+    assert inc is not None
+    controller.poll()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # WAL: readers go on, every write waits, then gives up
+    try:
+        assert controller.note("checking pg") is None
+        assert "locked" in controller.problem
+        assert told == [controller.problem + " — the note is kept as a draft"]
+        assert controller.set_status("identified") is None
+        assert controller.resolve(root_cause="pool") is None
+        controller.posted_update("still down")
+        controller.record("action", "restart web-1")
+        assert len(told) == 5  # each write the user asked for, told once
+        assert controller.open_incident is not None and controller.open_incident.is_open
+        assert controller.poll() == []  # nothing was written
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert controller.note("checking pg") is not None
+    assert controller.problem == ""
+    assert controller.set_status("identified") is not None
