@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
@@ -44,6 +44,9 @@ from zconsole.widgets.messages import MitigationRequested, PinRequested
 from zconsole.widgets.note import NoteScreen
 from zconsole.widgets.pane import Pane
 from zconsole.widgets.timeline import Timeline
+
+if TYPE_CHECKING:
+    from zconsole.recording.writer import RecordingSink
 
 #: Below this size the panes are shown one at a time (number keys switch), above as a grid.
 WIDE_MIN_WIDTH = 120
@@ -141,6 +144,9 @@ class ZConsoleApp(App[None]):
             self.bind(binding.key, binding.action, description=binding.description, show=False)
         self.incident_flow = IncidentFlow(self)
         self.action_flow = ActionFlow(self)
+        # The console records its polls too (unless a recorder already does): see on_mount.
+        self.recording: RecordingSink | None = None
+        self.recording_note = ""
 
     @property
     def incidents(self) -> IncidentController | None:
@@ -188,6 +194,9 @@ class ZConsoleApp(App[None]):
         # containers table while the host tab showed): start on the active pane instead.
         self.action_show_pane(self.active_pane)
         if self.poll:
+            from zconsole.recording.writer import console_sink
+
+            self.recording, self.recording_note = console_sink(self.config)
             self.run_worker(
                 self.scheduler.run(), name="scheduler", group="scheduler", exit_on_error=False
             )
@@ -227,6 +236,8 @@ class ZConsoleApp(App[None]):
 
     def show_result(self, result: CheckResult) -> None:
         """Scheduler listener; runs on the event loop, so it may touch widgets."""
+        if self.recording is not None:
+            self.recording.accept(result)
         self.latest[result.name] = result
         self.incident_flow.result(result)
         pane = self.pane(result.name)
@@ -405,6 +416,8 @@ class ZConsoleApp(App[None]):
 
     async def on_unmount(self) -> None:
         self.scheduler.close()
+        if self.recording is not None:
+            self.recording.close()
 
     def _fatal_error(self) -> None:
         """Textual's crash report (textual 8.2.8 App._fatal_error) without local variables.

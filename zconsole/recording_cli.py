@@ -103,8 +103,8 @@ def history_command(config: Config, args: argparse.Namespace) -> int:
         changes = [
             t
             for t in reader.transitions(since=since, source=args.source)
-            # A first poll that was fine is where recording began, not a change.
-            if t.old is not None or t.new is not Status.OK
+            # A first poll that was fine (or not configured) is where recording began.
+            if t.old is not None or t.new.rank >= Status.WARN.rank
         ]
         if not changes and not args.json:
             print(f"no status changes recorded since {_stamp(since)}")

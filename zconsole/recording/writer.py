@@ -32,6 +32,7 @@ from typing import Any
 import zstandard
 
 from zconsole.checks.base import CheckResult, Snapshot
+from zconsole.config import Config
 from zconsole.recording.codec import duration_dms, encode_body
 from zconsole.recording.db import RecordingError, file_bytes, open_recording
 from zconsole.recording.retention import Retention, Trimmed, enforce
@@ -258,3 +259,24 @@ class RecordingSink:
         self._queue.put(None)
         self._thread.join(timeout)
         self.writer.close()
+
+
+def console_sink(config: Config) -> tuple[RecordingSink | None, str]:
+    """The console's own recording while it runs, and why there is none.
+
+    None when ``[recording] enabled = false``, or when a recorder (the service, another
+    console) already writes the file: that one's recording is the history then.
+    """
+    from zconsole.recording.db import recording_path
+    from zconsole.recording.retention import retention_of
+
+    if not config.recording.enabled:
+        return None, "recording is off ([recording] enabled = false)"
+    path = recording_path(config)
+    try:
+        writer = RecordingWriter(path, retention=retention_of(config))
+    except RecordingBusy:
+        return None, f"recorded by another process into {path}"
+    except (RecordingError, OSError, sqlite3.Error) as exc:
+        return None, f"not recording: {exc}"
+    return RecordingSink(writer), f"recording into {path}"
