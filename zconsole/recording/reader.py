@@ -138,6 +138,18 @@ class RecordingReader:
         for row in rows:
             yield self._decode(source, row)
 
+    def bodies(
+        self, source: str, since: datetime | float, until: datetime | float
+    ) -> list[tuple[datetime, bytes]]:
+        """(time, body JSON) of every poll of ``source`` in the window, for a reader that
+        decodes only the few fields it needs (the trends at start)."""
+        rows = self._db.execute(
+            "SELECT at, body FROM frames WHERE source = ? AND at >= ? AND at <= ? AND good = 1"
+            " ORDER BY at",
+            (source, timestamp(since), timestamp(until)),
+        ).fetchall()
+        return [(datetime.fromtimestamp(at, UTC), self._body(body)) for at, body in rows]
+
     def statuses(
         self, source: str, since: datetime | float, until: datetime | float
     ) -> list[tuple[datetime, Status]]:
