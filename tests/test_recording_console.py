@@ -10,7 +10,7 @@ from zconsole.config import load_config
 from zconsole.recording.db import recording_path
 from zconsole.recording.reader import RecordingReader
 from zconsole.recording.writer import RecordingWriter
-from zconsole.sources import build_checks
+from zconsole.registry import build_checks
 
 
 def _config(workdir: Path, recording: Path) -> Path:

@@ -19,10 +19,11 @@ from zconsole.app import ZConsoleApp
 from zconsole.audit import default_audit_path, read_audit
 from zconsole.checks.base import Snapshot, Status
 from zconsole.checks.docker import DockerCheck, DockerData
+from zconsole.checks.docker_settings import DockerSettings
 from zconsole.checks.host import HostCheck, HostData
-from zconsole.config import DockerConfig, load_config
+from zconsole.config import load_config
 from zconsole.recording.writer import RecordingWriter
-from zconsole.sources import build_checks
+from zconsole.registry import build_checks
 from zconsole.time_travel import status_cells
 from zconsole.widgets.containers import ContainersPane
 from zconsole.widgets.host import HostPane
@@ -80,7 +81,7 @@ def restarted_two_minutes_ago(
     import docker
 
     client = docker.DockerClient(base_url=docker_engine.url, timeout=60)
-    check = DockerCheck(DockerConfig(), docker_engine.url, interval=1.0, timeout=10.0)
+    check = DockerCheck(DockerSettings(), docker_engine.url, interval=1.0, timeout=10.0)
     crashing = client.containers.run(
         services.BUSYBOX_IMAGE,
         ["sh", "-c", "exit 1"],

@@ -88,7 +88,7 @@ def record_command(config: Config, *, interval_given: bool) -> int:
     from zconsole.recording.db import RecordingError, recording_path
     from zconsole.recording.retention import retention_of
     from zconsole.recording.writer import RecordingSink, RecordingWriter
-    from zconsole.sources import build_checks
+    from zconsole.registry import build_checks
 
     config = recorder_config(config, interval_given=interval_given)
     path = recording_path(config)

@@ -134,7 +134,7 @@ def snapshot_at_command(config: Config, when: str, *, as_json: bool) -> int:
     from zconsole.checks.base import Status, now_utc, worst
     from zconsole.checks.secrets import redact, redact_tree
     from zconsole.cli import SNAPSHOT_VERSION
-    from zconsole.sources import SOURCE_NAMES
+    from zconsole.registry import SOURCES
 
     moment = _when(when, "--at")
     if moment is None:
@@ -150,9 +150,8 @@ def snapshot_at_command(config: Config, when: str, *, as_json: bool) -> int:
         covered = f"it covers {_stamp(span[0])} to {_stamp(span[1])}" if span else "it is empty"
         print(f"zconsole: nothing recorded at {_stamp(moment)} ({covered})", file=sys.stderr)
         return EXIT_NOTHING
-    order = [n for n in SOURCE_NAMES if n in snapshots] + sorted(
-        n for n in snapshots if n not in SOURCE_NAMES
-    )
+    known = [s.name for s in SOURCES]
+    order = [n for n in known if n in snapshots] + sorted(n for n in snapshots if n not in known)
     statuses = [s.status for s in snapshots.values() if s.configured]
     report = {
         "version": SNAPSHOT_VERSION,

@@ -21,15 +21,6 @@ import msgspec
 from zconsole.checks.base import Snapshot, Status
 from zconsole.checks.secrets import redact_tree
 
-#: The record type of each source's ``Snapshot.data``, imported only when a body is decoded.
-DATA_TYPES: dict[str, str] = {
-    "host": "zconsole.checks.host:HostData",
-    "docker": "zconsole.checks.docker:DockerData",
-    "postgres": "zconsole.checks.postgres:PostgresData",
-    "redis": "zconsole.checks.redis:RedisData",
-    "http": "zconsole.checks.http:HttpData",
-}
-
 D = TypeVar("D")
 
 
@@ -42,9 +33,13 @@ class _Body(msgspec.Struct, Generic[D], frozen=True):
 
 @cache
 def data_type(source: str) -> Any:
-    """The record class of a source; plain JSON values for a source this build does not know."""
-    spec = DATA_TYPES.get(source)
-    if spec is None:
+    """The record class of a source (the registry names it, imported only when a body is
+    decoded); plain JSON values for a source this build does not know."""
+    from zconsole import registry
+
+    found = registry.source(source)
+    spec = found.data if found is not None else ""
+    if not spec:
         return Any
     module, _, name = spec.partition(":")
     return getattr(importlib.import_module(module), name)

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from zconsole.checks.base import Status
+from zconsole.checks.incident import Incident, utc
 from zconsole.checks.secrets import redact
-from zconsole.incident import Incident, utc
 from zconsole.recording.reader import RecordingReader
 
 BEFORE = timedelta(minutes=30)
