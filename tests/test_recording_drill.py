@@ -280,3 +280,50 @@ def test_the_postmortem_holds_the_transitions_time_to_detect_and_charts(drill: D
         assert lines and all(len(e.attrib["points"].split()) >= 2 for e in lines)
     queue_chart = (markdown.parent / dict((t, p) for t, p in links)["Queue depth"]).read_text()
     assert QUEUE in queue_chart and "declared" in queue_chart and "first CRIT" in queue_chart
+
+
+def test_a_container_that_dies_is_recorded_at_once_not_at_the_next_poll(
+    workdir: Path, docker_engine: services.DockerEngine
+) -> None:
+    """The recorder polls every 30 s here; the engine's event of the kill makes it poll now."""
+    import docker
+
+    recording = workdir / "recording.sqlite3"
+    config = workdir / "zconsole.toml"
+    config.write_text(
+        f'[docker]\nhost = "{docker_engine.url}"\n[recording]\npath = "{recording}"\n'
+    )
+    client = docker.DockerClient(base_url=docker_engine.url, timeout=60)
+    container = client.containers.run(
+        services.BUSYBOX_IMAGE, ["sleep", "600"], name="zc-dies", detach=True, network_mode="none"
+    )
+    recorder = subprocess.Popen(
+        [sys.executable, "-m", "zconsole", "-c", str(config), "record", "--interval", "30"],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def state_of_dies() -> str:
+        if not recording.exists():
+            return ""
+        with RecordingReader(recording) as reader:
+            snapshot = reader.snapshot_at("docker", datetime.now(UTC))
+        data = snapshot.data if snapshot is not None else None
+        if not isinstance(data, DockerData):
+            return ""
+        return next((c.state for c in data.containers if c.name == "zc-dies"), "")
+
+    try:
+        services.wait_for(lambda: state_of_dies() == "running", 60, "the first docker poll")
+        killed = time.monotonic()
+        container.kill()
+        services.wait_for(lambda: state_of_dies() == "exited", 15, "the kill recorded")
+        assert time.monotonic() - killed < 15  # well before the next 30 s poll
+    finally:
+        recorder.send_signal(signal.SIGTERM)
+        _out, err = recorder.communicate(timeout=30)
+        container.remove(force=True)
+        client.close()
+    assert recorder.returncode == 0, err

@@ -12,11 +12,12 @@ import contextlib
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterable
+from functools import partial
 from typing import Any, Protocol
 
 import msgspec
 
-from zconsole.checks.base import Check, CheckResult, describe_error
+from zconsole.checks.base import Check, CheckEvent, CheckResult, describe_error
 from zconsole.checks.secrets import redact
 from zconsole.config import Config
 from zconsole.scheduler import Scheduler
@@ -60,6 +61,11 @@ class RecorderHost:
                     print(f"zconsole record: {type(sink).__name__}: {text}", file=sys.stderr)
 
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for check in self.scheduler.checks:
+            # A check that hears of a change between polls (a container died) is polled at
+            # once, so the recording holds the crash, not the next poll after it.
+            check.on_event = partial(self._event_from_thread, loop, check.name)
         tasks = [asyncio.create_task(self.scheduler.run())]
         tasks += [asyncio.create_task(service()) for service in self.services]
         try:
@@ -67,6 +73,12 @@ class RecorderHost:
         finally:
             for task in tasks:
                 task.cancel()
+
+    def _event_from_thread(
+        self, loop: asyncio.AbstractEventLoop, name: str, _event: CheckEvent
+    ) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closing
+            loop.call_soon_threadsafe(self.scheduler.refresh, name)
 
     def close(self) -> None:
         self.scheduler.close()

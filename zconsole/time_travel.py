@@ -196,7 +196,7 @@ class TimeTravel:
         reader = self.reader()
         results: dict[str, CheckResult] = {}
         for name in self.app.checks:
-            live = self.app.scheduler.result(name)
+            live = self.app.latest_result(name)
             if live is not None and not live.latest.configured:
                 results[name] = live  # not configured now: nothing to replay either
                 continue
@@ -231,7 +231,7 @@ class TimeTravel:
         live = {
             name: result
             for name in self.app.checks
-            if (result := self.app.scheduler.result(name)) is not None
+            if (result := self.app.latest_result(name)) is not None
         }
         self._draw(live, self.app.clock or now_utc)
         self._banner()
