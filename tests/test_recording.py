@@ -339,3 +339,24 @@ def test_sigterm_stops_the_recorder_cleanly(workdir: Path) -> None:
     assert proc.returncode == 0, err
     assert f"into {path}" in out and "every 1 s" in out
     assert not is_being_recorded(path)
+
+
+def test_the_recorder_waits_for_a_console_that_records_then_takes_over(workdir: Path) -> None:
+    path = workdir / "r.sqlite3"
+    (workdir / "zconsole.toml").write_text(
+        f'[docker]\nenabled = false\n[recording]\npath = "{path}"\n'
+    )
+    console = RecordingWriter(path)  # a console is recording
+    proc = _recorder(workdir)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        assert "already being recorded" in line and "waiting for it to stop" in line, line
+        time.sleep(1.0)
+        assert _newest(path)[0] == 0  # it does not write beside the console
+        console.close()
+        services.wait_for(partial(_has_frames, path, 2), 30, "the recorder taking over")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)
+    assert proc.returncode == 0

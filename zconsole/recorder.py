@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+import time
 from collections.abc import Callable, Coroutine, Iterable
 from functools import partial
 from typing import Any, Protocol
@@ -32,6 +33,8 @@ class Sink(Protocol):
 
 
 Service = Callable[[], Coroutine[Any, Any, None]]
+#: Seconds between tries while another process (a console) writes the recording.
+BUSY_RETRY_S = 2.0
 
 
 class RecorderHost:
@@ -99,16 +102,28 @@ def record_command(config: Config, *, interval_given: bool) -> int:
     """Run in the foreground until SIGTERM / SIGINT; exit 0 after a clean stop."""
     from zconsole.recording.db import RecordingError, recording_path
     from zconsole.recording.retention import retention_of
-    from zconsole.recording.writer import RecordingSink, RecordingWriter
+    from zconsole.recording.writer import RecordingBusy, RecordingSink, RecordingWriter
     from zconsole.registry import build_checks
 
     config = recorder_config(config, interval_given=interval_given)
     path = recording_path(config)
-    try:
-        writer = RecordingWriter(path, retention=retention_of(config))
-    except (RecordingError, OSError) as exc:
-        print(f"zconsole record: {exc}", file=sys.stderr)
-        return 1
+    waiting = False
+    while True:
+        try:
+            writer = RecordingWriter(path, retention=retention_of(config))
+            break
+        except RecordingBusy as exc:
+            # A console records while no recorder runs; the service takes over when it quits
+            # instead of failing (and being restarted) every few seconds meanwhile.
+            if not waiting:
+                print(
+                    f"zconsole record: {exc}; waiting for it to stop", file=sys.stderr, flush=True
+                )
+                waiting = True
+            time.sleep(BUSY_RETRY_S)
+        except (RecordingError, OSError) as exc:
+            print(f"zconsole record: {exc}", file=sys.stderr)
+            return 1
     if writer.set_aside:
         print(
             f"zconsole record: {path} failed its integrity check; kept as {writer.set_aside}, "
