@@ -54,7 +54,7 @@ JUMPS = 50
 
 
 def run(ctx: Context) -> list[Figure]:
-    window = 20.0 if ctx.short else 90.0
+    window = 15.0 if ctx.short else 90.0
     workdir = ctx.workdir("recorder")
     write_config(workdir, ctx.servers, interval=INTERVAL_S)
     recording = workdir / "recording.sqlite3"
@@ -198,7 +198,7 @@ def _synthetic_day(ctx: Context, workdir: Path, polls: dict[str, list[Any]]) -> 
     from zconsole.recording.retention import Retention
     from zconsole.recording.writer import RecordingWriter
 
-    hours = 1.0 if ctx.short else 24.0
+    hours = 0.25 if ctx.short else 24.0
     steps = int(hours * 3600 / INTERVAL_S)
     path = workdir / "synthetic-day.sqlite3"
     for suffix in ("", "-wal", "-shm"):
@@ -226,7 +226,7 @@ def _synthetic_day(ctx: Context, workdir: Path, polls: dict[str, list[Any]]) -> 
         target=f"≤ {DAY_LIMIT_MB:g} MB",
         limit=DAY_LIMIT_MB,
         note=f"{writes} polls written by the writer"
-        + ("; 1 h extrapolated to 24 h in --short" if ctx.short else ""),
+        + (f"; {hours:g} h extrapolated to 24 h in --short" if ctx.short else ""),
     )
     write_cost = Figure(
         NAME,
