@@ -12,7 +12,7 @@ import contextlib
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -471,6 +471,24 @@ class HostCheck(Check[HostData]):
         for series in (self._cpu_hist, self._mem_hist, *self._disk_hist.values()):
             while series and series[0][0] < cutoff:
                 series.popleft()
+
+    def seed_history(
+        self, points: Iterable[tuple[float, float, float, Mapping[str, float]]]
+    ) -> None:
+        """Fill the sparklines' window from earlier polls (the recording), before the first poll:
+        (seconds ago, CPU %, memory %, {mount: disk %}), oldest first."""
+        now = self._clock()
+        for ago, cpu, memory, disks in points:
+            if ago > self.history_s or ago < 0:
+                continue
+            at = now - ago
+            self._cpu_hist.append((at, cpu))
+            self._mem_hist.append((at, memory))
+            for mount, percent in disks.items():
+                hist = self._disk_hist.get(mount)
+                if hist is None:
+                    hist = self._disk_hist[mount] = deque(maxlen=self._cpu_hist.maxlen)
+                hist.append((at, percent))
 
     def _history(self) -> HostHistory:
         return HostHistory(

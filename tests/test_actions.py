@@ -375,3 +375,29 @@ async def test_closing_the_console_mid_attempt_is_audited(tmp_path: Path) -> Non
     assert line["outcome"] == "cancelled"
     assert "console closed" in line["detail"]
     assert runs(marker) == 0
+
+
+async def test_while_blocked_every_action_is_refused_and_audited(tmp_path: Path) -> None:
+    """The console shows a recorded moment: the runner refuses, before building too."""
+    marker = tmp_path / "ran"
+    script = Script()
+    reason: list[str] = ["replay: the screen shows 03:12:04 UTC, not now"]
+    runner = ActionRunner(
+        audit=AuditLog(tmp_path / "audit.jsonl"),
+        confirm=script,
+        blocked=lambda: reason[0] if reason else None,
+    )
+    outcome = await runner.run(counter_action(marker, risk=Risk.SAFE))
+    assert outcome.outcome is Outcome.REFUSED and "replay" in outcome.text
+    unbuilt = runner.refuse_if_blocked("docker", "restart", "the selected row")
+    assert unbuilt is not None and unbuilt.outcome is Outcome.REFUSED
+    assert runs(marker) == 0 and script.asked == []
+    logged = read_audit(tmp_path / "audit.jsonl")
+    assert [(e["action"], e["outcome"]) for e in logged] == [
+        ("test.append", "refused"),
+        ("docker.restart", "refused"),
+    ]
+    reason.clear()  # live again
+    assert runner.refuse_if_blocked("docker", "restart", "the selected row") is None
+    assert (await runner.run(counter_action(marker, risk=Risk.SAFE))).outcome is Outcome.SUCCEEDED
+    assert runs(marker) == 1

@@ -40,6 +40,7 @@ class ActionFlow:
             confirm=self._confirm,
             read_only=app.read_only,
             timeline=lambda: app.incidents,
+            blocked=app.time_travel.refusal,
         )
 
     async def _confirm(self, request: ConfirmRequest) -> bool:
@@ -89,6 +90,10 @@ class ActionFlow:
         check = self.app.checks.get(source)
         if check is None:
             self.tell(f"No {source} source to act on.", severity="error")
+            return
+        refused = self.runner.refuse_if_blocked(source, name, "the selected row")
+        if refused is not None:
+            self._report(refused)
             return
         self.app.run_worker(
             self._build_and_run(source, name, check, record),

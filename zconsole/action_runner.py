@@ -3,7 +3,8 @@
 Every mitigation of every pane and every custom runbook action goes through
 :meth:`ActionRunner.run`:
 
-1. read-only mode (``--read-only`` or ``general.read_only``) refuses at once and says so;
+1. read-only mode (``--read-only`` or ``general.read_only``) refuses at once and says so, and
+   so does ``blocked`` while it gives a reason (the console is showing a recorded moment);
 2. the repeat guard: a third run of the same disruptive or destructive action on the same target
    within 60 s is refused unless the user confirms the repeat explicitly;
 3. confirmation scales with risk: safe runs at once, disruptive asks y/N (default No),
@@ -153,8 +154,11 @@ class ActionRunner:
         read_only: bool = False,
         timeline: Callable[[], TimelineSink | None] | None = None,
         guard: RepeatGuard | None = None,
+        blocked: Callable[[], str | None] | None = None,
     ) -> None:
         self.audit = audit
+        #: Why no action may run right now (the console shows the past), or None.
+        self.blocked = blocked or (lambda: None)
         self.confirm = confirm
         self.read_only = read_only
         self.timeline = timeline or (lambda: None)
@@ -168,6 +172,9 @@ class ActionRunner:
         """
         if self.read_only:
             return self._finish(action, Outcome.REFUSED, READ_ONLY_REASON)
+        reason = self.blocked()
+        if reason is not None:
+            return self._finish(action, Outcome.REFUSED, reason)
         try:
             refused = await self._confirm(action)
         except asyncio.CancelledError:
@@ -188,6 +195,23 @@ class ActionRunner:
             )
             raise
         return self._finish(action, outcome, text, duration_s=time.monotonic() - started)
+
+    def refuse_if_blocked(self, source: str, name: str, target: str) -> ActionOutcome | None:
+        """While ``blocked`` gives a reason, the attempt is refused and recorded before the
+        action is even built: building may query the backend about a record of the past."""
+        reason = self.blocked()
+        if reason is None:
+            return None
+        unbuilt = Action(
+            name=f"{source}.{name}",
+            title=name.replace("_", " ").capitalize(),
+            target=target,
+            risk=Risk.SAFE,
+            preview="(not built)",
+            execute=lambda: "",
+            source=source,
+        )
+        return self._finish(unbuilt, Outcome.REFUSED, reason)
 
     def refuse(self, action: Action, reason: str) -> ActionOutcome:
         """Record an attempt zconsole would not even build or run (e.g. a hostile placeholder)."""

@@ -8,15 +8,16 @@ their panes and number keys come from the one registry (``zconsole/registry.py``
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import os
 import socket
 import sys
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
@@ -34,7 +35,9 @@ from zconsole.container_logs import open_container_logs
 from zconsole.disk_scan import open_disk_scan
 from zconsole.incident_controller import IncidentController
 from zconsole.incident_flow import IncidentFlow
+from zconsole.recording.db import recording_path
 from zconsole.scheduler import Scheduler
+from zconsole.time_travel import TIME_BINDINGS, TimeTravel, seed_host_trends
 from zconsole.widgets.container_logs import ContainerLogsRequested
 from zconsole.widgets.disk_scan import DiskScanRequested
 from zconsole.widgets.header import StatusHeader, TabBar
@@ -43,7 +46,11 @@ from zconsole.widgets.keybar import KeyBar
 from zconsole.widgets.messages import MitigationRequested, PinRequested
 from zconsole.widgets.note import NoteScreen
 from zconsole.widgets.pane import Pane
+from zconsole.widgets.replay import HistoryStrips, ReplayBanner
 from zconsole.widgets.timeline import Timeline
+
+if TYPE_CHECKING:
+    from zconsole.recording.writer import RecordingSink
 
 #: Below this size the panes are shown one at a time (number keys switch), above as a grid.
 WIDE_MIN_WIDTH = 120
@@ -105,6 +112,7 @@ class ZConsoleApp(App[None]):
         Binding("E", "evidence", "Evidence", show=False),
         Binding("a", "actions_menu", "Actions"),
         Binding("tab", "focus_next", "Next", show=False),
+        *TIME_BINDINGS,
     ]
 
     def __init__(
@@ -140,7 +148,13 @@ class ZConsoleApp(App[None]):
         for binding in self.source_bindings:
             self.bind(binding.key, binding.action, description=binding.description, show=False)
         self.incident_flow = IncidentFlow(self)
+        # The time cursor over the recording (live until a time key moves it); the action
+        # layer asks it before every action.
+        self.time_travel = TimeTravel(self, recording_path(config))
         self.action_flow = ActionFlow(self)
+        # The console records its polls too (unless a recorder already does): see on_mount.
+        self.recording: RecordingSink | None = None
+        self.recording_note = ""
 
     @property
     def incidents(self) -> IncidentController | None:
@@ -162,6 +176,7 @@ class ZConsoleApp(App[None]):
             self.hostname, read_only=self.read_only, target=self.target, clock=self.clock
         )
         yield TabBar({s.name: (s.key, s.title) for s in registry.SOURCES})
+        yield ReplayBanner()
         with Horizontal(id="main"):
             with Grid(id="panes"):
                 sources = registry.SOURCES
@@ -180,6 +195,7 @@ class ZConsoleApp(App[None]):
                     yield pane
             with Vertical(id="incident"):
                 yield IncidentPanel()
+        yield HistoryStrips()
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -188,9 +204,10 @@ class ZConsoleApp(App[None]):
         # containers table while the host tab showed): start on the active pane instead.
         self.action_show_pane(self.active_pane)
         if self.poll:
-            self.run_worker(
-                self.scheduler.run(), name="scheduler", group="scheduler", exit_on_error=False
-            )
+            from zconsole.recording.writer import console_sink
+
+            self.recording, self.recording_note = console_sink(self.config)
+            self.run_worker(self._poll(), name="scheduler", group="scheduler", exit_on_error=False)
         self.set_interval(1.0, self._tick)
         self.incident_flow.mount()
         for check in self.checks.values():
@@ -198,6 +215,18 @@ class ZConsoleApp(App[None]):
             check.on_event = partial(self._check_event_from_thread, check.name)
         if self.tune_gc:
             self.set_timer(GC_SETTLE_S, _calm_garbage_collector)
+
+    async def _poll(self) -> None:
+        # The trends first (read off the event loop), so the first host poll already carries
+        # the 10 minutes before the console was opened.
+        now = self.clock() if self.clock is not None else datetime.now(UTC)
+        checks = list(self.checks.values())
+        await asyncio.to_thread(seed_host_trends, self.time_travel.path, checks, now)
+        await self.scheduler.run()
+
+    def action_time(self, verb: str, direction: int) -> None:
+        """The time keys (see zconsole/time_travel.py)."""
+        self.time_travel.handle(verb, direction)
 
     def on_resize(self, event: events.Resize) -> None:
         self._apply_size(event.size.width, event.size.height)
@@ -220,6 +249,7 @@ class ZConsoleApp(App[None]):
             return
         header.refresh()
         self.incident_flow.tick()
+        self.time_travel.tick()
         for pane in self.main_screen.query(Pane):
             pane.tick()
 
@@ -227,8 +257,12 @@ class ZConsoleApp(App[None]):
 
     def show_result(self, result: CheckResult) -> None:
         """Scheduler listener; runs on the event loop, so it may touch widgets."""
+        if self.recording is not None:
+            self.recording.accept(result)
         self.latest[result.name] = result
         self.incident_flow.result(result)
+        if self.time_travel.replaying:
+            return  # the panes show the past; going live draws the latest results
         pane = self.pane(result.name)
         if pane is not None:
             pane.show_result(result)
@@ -405,6 +439,9 @@ class ZConsoleApp(App[None]):
 
     async def on_unmount(self) -> None:
         self.scheduler.close()
+        if self.recording is not None:
+            self.recording.close()
+        self.time_travel.close()
 
     def _fatal_error(self) -> None:
         """Textual's crash report (textual 8.2.8 App._fatal_error) without local variables.

@@ -54,8 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
         "snapshot", help="run every check once and print the result (exit 0/1/2/3)"
     )
     snap.add_argument("--json", action="store_true", help="machine-readable output (version 1)")
+    snap.add_argument(
+        "--at", metavar="TIME", help="the recorded state at TIME (-15m, 03:12, ISO) instead"
+    )
     sub.add_parser("config", help="print the effective config, passwords redacted")
     _add_incident_commands(sub)
+    from zconsole import recording_cli
+
+    recording_cli.add_parser(sub)
     restore = sub.add_parser(
         "redis-restore", help="put a purged Redis queue back, in order, from its purge file"
     )
@@ -94,8 +100,10 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from zconsole.recording_cli import glue_relative_times
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(glue_relative_times(sys.argv[1:] if argv is None else argv))
     try:
         config = load_config(config_path=args.config, target=args.target, flags=_flags(args))
     except ConfigError as exc:
@@ -104,15 +112,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "config":
         sys.stdout.write(effective_toml(config))
         return 0
+    if args.command == "snapshot" and args.at:
+        from zconsole.recording_cli import snapshot_at_command
+
+        return _exit(snapshot_at_command(config, args.at, as_json=args.json))
     if args.command == "snapshot":
         return _exit(snapshot_command(config, as_json=args.json))
     if args.command == "redis-restore":
         from zconsole.mitigations.redis_restore import restore_command
 
         return _exit(restore_command(config, args.file, force=args.force))
-    if args.command == "incidents":
+    if args.command in ("incidents", "history"):
         handler = args.handler
         return int(handler(config, args))
+    if args.command == "record":
+        return _exit(int(args.handler(config, args)))
     return _exit(run_tui(config, target=args.target or ""))
 
 

@@ -63,6 +63,20 @@ class CustomAction(_Section, frozen=True):
     timeout: float = 30.0
 
 
+class RecordingConfig(_Section, frozen=True):
+    """The flight recorder (`zconsole record`, and the console while it runs)."""
+
+    #: The console records too while it runs (unless a recorder already writes the file).
+    enabled: bool = True
+    #: The recording (SQLite); empty means beside the incident store / in the user data dir.
+    path: str = ""
+    #: Seconds between polls of `zconsole record` (the console keeps [general] interval).
+    interval: float = 5.0
+    #: Oldest kept, hours; and a size cap, MB: whichever comes first drops the oldest polls.
+    retention_h: float = 24.0
+    max_mb: float = 100.0
+
+
 class Target(_Section, frozen=True):
     """A named set of overrides chosen with --target."""
 
@@ -86,6 +100,7 @@ class Config(_Section, frozen=True):
     redis: RedisSettings = msgspec.field(default_factory=RedisSettings)
     http: HttpSettings = msgspec.field(default_factory=HttpSettings)
     incident: IncidentSettings = msgspec.field(default_factory=IncidentSettings)
+    recording: RecordingConfig = msgspec.field(default_factory=RecordingConfig)
     actions: list[CustomAction] = msgspec.field(default_factory=list)
     targets: dict[str, Target] = msgspec.field(default_factory=dict)
     #: Where each layer came from, for `zconsole config` (not a TOML key).

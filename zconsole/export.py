@@ -11,13 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zconsole.checks.base import to_jsonable
 from zconsole.checks.incident import KIND_CORRECTION, Entry, Incident, utc
 from zconsole.checks.secrets import redact
 from zconsole.updates import minutes
 from zconsole.widgets.text import plain
+
+if TYPE_CHECKING:
+    from zconsole.recording.postmortem import RecordedWindow
 
 PLACEHOLDER = "_To be written._"
 EXPORT_VERSION = 1
@@ -64,8 +67,80 @@ def _event(entry: Entry) -> str:
     return text
 
 
-def postmortem_markdown(incident: Incident, entries: Sequence[Entry]) -> str:
-    """The runbooks' postmortem shape, with the timeline filled in from the store."""
+def _clock(moment: datetime, start: datetime) -> str:
+    at = utc(moment)
+    return f"{at:%H:%M:%S}" if at.date() == utc(start).date() else f"{at:%Y-%m-%d %H:%M:%S}"
+
+
+def _timeline_rows(
+    entries: Sequence[Entry], recorded: RecordedWindow | None, start: datetime
+) -> list[str]:
+    """The store's entries and the recording's transitions, in time order."""
+    rows = [
+        (
+            utc(e.at),
+            0,
+            e.id,
+            f"| {e.id} | {_time(e, start)} | {_cell(e.author)} | {e.kind} | {_cell(_event(e))} |",
+        )
+        for e in entries
+    ]
+    if recorded is not None:
+        rows += [
+            (
+                utc(event.at),
+                -1,  # a transition first: it is what the entry of the same second reacted to
+                i,
+                f"| – | {_clock(event.at, start)} | recorder | recorded | {_cell(event.text)} |",
+            )
+            for i, event in enumerate(recorded.events)
+        ]
+    return [row for *_key, row in sorted(rows)]
+
+
+def _span_s(seconds: float) -> str:
+    """Seconds for a drill-fast detection, minutes beyond two of them."""
+    return f"{seconds:.0f} s" if seconds < 120 else minutes(seconds)
+
+
+def _recorded_detection(recorded: RecordedWindow) -> list[str]:
+    lines = []
+    first = recorded.first_crit
+    if first is None:
+        lines.append(
+            "- **Time to detect:** no CRIT recorded in the 30 minutes before the declaration"
+        )
+    else:
+        ttd = recorded.time_to_detect_s or 0.0
+        lines += [
+            f"- **First CRIT recorded:** {utc(first.at):%Y-%m-%d %H:%M:%S} UTC "
+            f"({plain(first.text)})",
+            f"- **Time to detect:** {_span_s(max(0.0, ttd))} (first CRIT → declared "
+            f"{utc(recorded.declared_at):%H:%M:%S} UTC)",
+        ]
+    ttm = recorded.time_to_mitigate_s
+    if ttm is not None and recorded.recovered_at is not None:
+        lines.append(
+            f"- **Time to mitigate:** {_span_s(ttm)} (declared → no source CRIT any more, "
+            f"{utc(recorded.recovered_at):%H:%M:%S} UTC)"
+        )
+    elif first is not None:
+        lines.append("- **Time to mitigate:** not recovered within the recorded window")
+    return lines
+
+
+def postmortem_markdown(
+    incident: Incident,
+    entries: Sequence[Entry],
+    recorded: RecordedWindow | None = None,
+    charts: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The runbooks' postmortem shape, with the timeline filled in from the store.
+
+    With ``recorded`` (the flight recorder's view of the incident window) the timeline also
+    holds every recorded status change, Detection gains time to detect and to mitigate, and
+    ``charts`` ((title, relative path) of each chart file) are linked under the timeline.
+    """
     start = incident.started_at
     entries = sorted(entries, key=lambda e: (utc(e.at), e.id))
     responders = list(incident.responders)
@@ -99,10 +174,12 @@ def postmortem_markdown(incident: Incident, entries: Sequence[Entry]) -> str:
         "| # | Time | Author | Kind | Event |",
         "|---|------|--------|------|-------|",
     ]
-    lines += [
-        f"| {e.id} | {_time(e, start)} | {_cell(e.author)} | {e.kind} | {_cell(_event(e))} |"
-        for e in entries
-    ]
+    lines += _timeline_rows(entries, recorded, start)
+    if charts:
+        lines += ["", "### Recorded (flight recorder)", ""]
+        for title, path in charts:
+            lines += [f"![{_cell(title)}]({path})", ""]
+        lines.pop()
     lines += [
         "",
         "---",
@@ -128,6 +205,8 @@ def postmortem_markdown(incident: Incident, entries: Sequence[Entry]) -> str:
         f"- **Started:** {utc(start):%Y-%m-%d %H:%M} UTC",
         f"- **Time to acknowledge:** {tta}",
     ]
+    if recorded is not None:
+        lines += _recorded_detection(recorded)
     if incident.detection.strip():
         lines.append(f"- **How detected:** {plain(incident.detection).strip()}")
     else:
@@ -166,8 +245,14 @@ def incident_json(incident: Incident, entries: Sequence[Entry]) -> dict[str, Any
 
 
 def write_export(
-    incident: Incident, entries: Sequence[Entry], out_dir: Path, *, as_json: bool = False
+    incident: Incident,
+    entries: Sequence[Entry],
+    out_dir: Path,
+    *,
+    as_json: bool = False,
+    recorded: RecordedWindow | None = None,
 ) -> Path:
+    """The postmortem file; with ``recorded``, its charts as SVG files in ``<name>-charts/``."""
     import json
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -177,8 +262,34 @@ def write_export(
         path.write_text(text + "\n", encoding="utf-8")
     else:
         path = out_dir / export_name(incident)
-        path.write_text(postmortem_markdown(incident, entries), encoding="utf-8")
+        charts = _write_charts(recorded, out_dir, path.stem) if recorded is not None else []
+        path.write_text(postmortem_markdown(incident, entries, recorded, charts), encoding="utf-8")
     return path
+
+
+def _write_charts(recorded: RecordedWindow, out_dir: Path, stem: str) -> list[tuple[str, str]]:
+    from zconsole.charts import line_chart
+
+    folder = out_dir / f"{stem}-charts"
+    marks = [(recorded.declared_at, "declared")]
+    if recorded.first_crit is not None:
+        marks.append((recorded.first_crit.at, "first CRIT"))
+    written = []
+    for series in recorded.charts:
+        folder.mkdir(exist_ok=True)
+        # From the first recorded point: a recorder started mid-window leaves no empty left half.
+        first = min(t for points in series.lines.values() for t, _ in points)
+        svg = line_chart(
+            series.title,
+            series.unit,
+            series.lines,
+            since=max(recorded.since, first),
+            until=recorded.until,
+            marks=marks,
+        )
+        (folder / f"{series.name}.svg").write_text(svg, encoding="utf-8")
+        written.append((series.title, f"{folder.name}/{series.name}.svg"))
+    return written
 
 
 # -- report -----------------------------------------------------------------------------------

@@ -94,9 +94,31 @@ def export_command(config: Config, args: argparse.Namespace) -> int:
         print(f"zconsole: no incident {args.id} in {store.path}", file=sys.stderr)
         return EXIT_USAGE
     out = args.out if args.out is not None else Path(config.incident.export_dir)
-    path = write_export(incident, store.entries(incident.id), out, as_json=args.json)
+    recorded = None if args.json else _recorded_window(config, incident)
+    path = write_export(
+        incident, store.entries(incident.id), out, as_json=args.json, recorded=recorded
+    )
     print(path)
     return 0
+
+
+def _recorded_window(config: Config, incident: Any) -> Any:
+    """The flight recorder's view of the incident, when a recording exists; else None."""
+    from datetime import UTC, datetime
+
+    from zconsole.recording.db import RecordingError, recording_path
+    from zconsole.recording.postmortem import window_of
+    from zconsole.recording.reader import RecordingReader
+
+    path = recording_path(config)
+    if not path.exists():
+        return None
+    try:
+        with RecordingReader(path) as reader:
+            return window_of(reader, incident, datetime.now(UTC))
+    except RecordingError as exc:
+        print(f"zconsole: {exc} (exported without the recording)", file=sys.stderr)
+        return None
 
 
 def edit_command(config: Config, args: argparse.Namespace) -> int:

@@ -41,6 +41,9 @@ class Source:
     build: Builder
     #: "module:Class" of its pane, imported only when the TUI builds the screen.
     pane: str
+    #: "module:Class" of its Snapshot data, so a recording decodes back into the typed record
+    #: ("" : kept as plain JSON values).
+    data: str = ""
 
     def check(self, config: Config, *, single_poll: bool = False) -> Check[Any]:
         built = self.build(config, single_poll)
@@ -124,7 +127,15 @@ def _http(config: Config, single_poll: bool) -> Check[Any] | None:
 
 #: Every source, in pane order: the grid, the tab bar, the number keys, snapshot JSON.
 SOURCES: tuple[Source, ...] = (
-    Source("host", "Host", "1", "", _host, "zconsole.widgets.host:HostPane"),
+    Source(
+        "host",
+        "Host",
+        "1",
+        "",
+        _host,
+        "zconsole.widgets.host:HostPane",
+        "zconsole.checks.host:HostData",
+    ),
     Source(
         "docker",
         "Containers",
@@ -132,6 +143,7 @@ SOURCES: tuple[Source, ...] = (
         "set DOCKER_HOST or [docker] host, or start the Docker engine",
         _docker,
         "zconsole.widgets.containers:ContainersPane",
+        "zconsole.checks.docker:DockerData",
     ),
     Source(
         "postgres",
@@ -140,6 +152,7 @@ SOURCES: tuple[Source, ...] = (
         "set DATABASE_URL, PGHOST/PGDATABASE, or [postgres] dsn in zconsole.toml",
         _postgres,
         "zconsole.widgets.postgres:PostgresPane",
+        "zconsole.checks.postgres:PostgresData",
     ),
     Source(
         "redis",
@@ -148,6 +161,7 @@ SOURCES: tuple[Source, ...] = (
         "set REDIS_URL or [redis] url in zconsole.toml",
         _redis,
         "zconsole.widgets.redis:RedisPane",
+        "zconsole.checks.redis:RedisData",
     ),
     Source(
         "http",
@@ -156,6 +170,7 @@ SOURCES: tuple[Source, ...] = (
         'add [[http.endpoints]] url = "https://…/health" to zconsole.toml',
         _http,
         "zconsole.widgets.http:HttpPane",
+        "zconsole.checks.http:HttpData",
     ),
 )
 
