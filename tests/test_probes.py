@@ -383,7 +383,7 @@ async def test_read_only_refuses_every_write_and_a_typed_confirmation_swallows_i
             assert notes[-1] == READ_ONLY_WRITES, (key, notes)
         # A destructive action (two backends): refused where its typed confirmation would be;
         # the target typed ahead, "s" + Enter, goes nowhere.
-        app.request_mitigation("postgres", "terminate_long", 1.0)
+        app.action_flow.request_mitigation("postgres", "terminate_long", 1.0)
         await wait_until(
             pilot, lambda: isinstance(app.screen, PendingScreen) and app.screen.refused
         )

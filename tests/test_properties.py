@@ -466,7 +466,7 @@ def test_the_screen_emits_no_escape_from_hostile_text(
     text: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     from zconsole.app import ZConsoleApp
-    from zconsole.checks.docker_logs import LogLine
+    from zconsole.checks.container_logs import LogLine
     from zconsole.widgets.container_logs import ContainerLogsScreen, LogLinesArrived
 
     tmp = tmp_path_factory.mktemp("screen")
