@@ -24,9 +24,10 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from zconsole.checks.base import Check, Status, grade, worst
+from zconsole.checks.credentials import register_url_secret as register_userinfo_password
 from zconsole.checks.redis_queues import QueueInfo, RateWindow, collect_queues
 from zconsole.checks.redis_settings import RedisSettings
-from zconsole.checks.secrets import password_of_url, redact, register_secret
+from zconsole.checks.secrets import redact
 from zconsole.checks.units import human_bytes
 
 #: Seconds to wait before reconnecting after the n-th failure in a row: 1, 2, 4 ... 30.
@@ -163,11 +164,8 @@ def parse_target(url: str) -> RedisTarget:
 
 
 def register_url_secret(url: str) -> None:
-    """Register a URL's password (raw and percent-encoded) for :func:`redact`."""
-    password = password_of_url(url)
-    if password:
-        register_secret(password)
-        register_secret(quote(password, safe=""))
+    """Register a URL's password (as written and decoded) for :func:`redact`."""
+    register_userinfo_password(url)
 
 
 def connect(url: str, timeout: float, *, decode: bool = True) -> redis.Redis:

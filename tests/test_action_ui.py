@@ -9,6 +9,7 @@ not.
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from dataclasses import dataclass
@@ -404,7 +405,9 @@ AUDIT_PASSWORD = "Audit-Pw-5521"
 
 
 def assert_password_in_no_file(root: Path, password: str) -> None:
-    files = [p for p in root.rglob("*") if p.is_file()]
+    # The store is under root; the audit log is in the data dir whatever --store says.
+    data_dir = Path(os.environ["XDG_DATA_HOME"]) / "zconsole"
+    files = [p for folder in (root, data_dir) for p in folder.rglob("*") if p.is_file()]
     assert any(p.name == "audit.jsonl" for p in files), files
     for path in files:
         assert password.encode() not in path.read_bytes(), path

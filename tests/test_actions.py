@@ -348,9 +348,6 @@ def test_identity_and_default_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert ssh_client_host({"SSH_CONNECTION": "198.51.100.7 52144 10.0.0.5 22"}) == "198.51.100.7"
     assert ssh_client_host({"SSH_CLIENT": "198.51.100.8 52144 22"}) == "198.51.100.8"
     assert ssh_client_host({}) == ""
-    assert default_audit_path(str(tmp_path / "x" / "incidents.db")) == tmp_path / "x" / (
-        "audit.jsonl"
-    )
     data_home = tmp_path / "data"
     monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
     assert default_audit_path() == data_home / "zconsole" / "audit.jsonl"

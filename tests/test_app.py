@@ -229,7 +229,8 @@ class CrashingApp(ZConsoleApp):
 
     def action_crash(self) -> None:
         dsn = f"postgresql://app:{CRASH_PASSWORD}@127.0.0.1:5432/app"
-        config = load_config(env={"DATABASE_URL": dsn}, flags={"redis": {"url": dsn}})
+        redis_url = f"redis://:{CRASH_PASSWORD}@127.0.0.1:6379/0"
+        config = load_config(env={"DATABASE_URL": dsn}, flags={"redis": {"url": redis_url}})
         raise RuntimeError(f"handler failed with {len(config.sources)} layers")
 
 

@@ -521,7 +521,7 @@ def test_stop_start_kill_pause_remove_and_service_restart(
         assert "2 containers" in service.execute()
 
         kill = build("docker", "kill", check, record("zc-victim-0"))
-        assert kill.risk is Risk.DESTRUCTIVE and kill.target == "zc-victim-0"
+        assert kill.risk is Risk.DISRUPTIVE and kill.target == "zc-victim-0"  # one container
         assert "exit code 137" in kill.execute()
         remove = build("docker", "remove", check, record("zc-victim-0"))
         assert remove.risk is Risk.DESTRUCTIVE

@@ -267,7 +267,9 @@ async def test_purge_from_the_pane_end_to_end_leaves_no_password_behind(
     assert "redis-restore" in shown_modal  # the preview names the undo before confirming
     for text in (shown_modal, shown_after, done.stdout, done.stderr, *timeline):
         assert PASSWORD not in text
-    files = [p for p in store.parent.rglob("*") if p.is_file()]
+    # The store is where --store says; the audit log is in the data dir whatever it says.
+    data_dir = Path(os.environ["XDG_DATA_HOME"]) / "zconsole"
+    files = [p for folder in (store.parent, data_dir) for p in folder.rglob("*") if p.is_file()]
     assert {"audit.jsonl", "incidents.db"} <= {p.name for p in files}
     for path in [*files, Path(shlex.split(found[-1])[-1])]:
         assert PASSWORD.encode() not in path.read_bytes(), path

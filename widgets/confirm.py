@@ -4,6 +4,9 @@
   ``n``, Enter and Escape decline (No is the default).
 - :class:`TypeTargetScreen` — destructive actions: type the target's name exactly and press
   Enter; a wrong name is refused and the modal stays open; Escape cancels.
+- :class:`PendingScreen` — from the key press until the confirmation shows (the preview may
+  query the backend), and in its place when the action is refused: keys typed meanwhile (the
+  target's name, "y") land here, never on the console behind it.
 
 Both show the action's preview (the SQL, the Docker API call, the argv) verbatim. A preview may
 carry outside text (a query, a container name), so it is rendered through :func:`inert`.
@@ -14,7 +17,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -142,3 +145,70 @@ class TypeTargetScreen(ModalScreen[bool]):
 
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+
+class PendingScreen(ModalScreen[None]):
+    """Holds the keyboard while an action is prepared; shows its refusal if it is refused.
+
+    A modal screen: the console's own keys are not active under it, so a target name typed
+    ahead (``s`` + Enter) can neither change the status nor run anything.
+    """
+
+    DEFAULT_CSS = _CSS.format(name="PendingScreen")
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.action_title = title
+        #: Closed with Escape before the action was ready: it must not run.
+        self.cancelled = False
+        self.refused = False
+        self.finished = False
+        self.closed = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            heading = Text("Preparing ", style="bold")
+            heading.append_text(inert(self.action_title, single_line=True, max_len=100))
+            heading.append("…")
+            yield Static(heading, classes="confirm--title")
+            yield Static("Escape cancels.", classes="confirm--keys")
+
+    def refuse(self, reason: str) -> None:
+        """Show why the action will not run; Enter or Escape closes (typed keys go nowhere)."""
+        self.refused = True
+        heading = Text("Refused: ", style="bold red")
+        heading.append_text(inert(reason, max_len=300))
+        self.query_one(".confirm--title", Static).update(heading)
+        self.query_one(".confirm--keys", Static).update("Enter or Escape closes.")
+
+    def hand_over(self) -> None:
+        """The action's confirmation takes its place: call it right before pushing that, with
+        no await between, so no key can fall between the two screens."""
+        self.finished = True
+        self._close()
+
+    def finish(self) -> None:
+        """The action's own confirmation has been answered (or none is needed): close, now if
+        on top, else as soon as the screen above it is gone."""
+        self.finished = True
+        if self.is_current:
+            self._close()
+
+    def on_screen_resume(self) -> None:
+        if self.finished:
+            self._close()
+
+    def on_key(self, event: events.Key) -> None:
+        # Every key stops here; only these two close the screen.
+        event.stop()
+        event.prevent_default()
+        if event.key == "escape":
+            self.cancelled = not self.refused
+            self._close()
+        elif self.refused and event.key == "enter":
+            self._close()
+
+    def _close(self) -> None:
+        if not self.closed and self.is_current:
+            self.closed = True
+            self.dismiss(None)

@@ -32,6 +32,18 @@ class DeclareRequest:
     services: tuple[str, ...]
 
 
+class TriageCheckbox(Checkbox):
+    """A checkbox whose tick is a character, not only a colour: under NO_COLOR (or on a
+    16-colour terminal) Textual's ``▐X▌`` looks the same ticked and unticked."""
+
+    BUTTON_INNER = " "
+
+    def watch_value(self) -> None:
+        super().watch_value()
+        self.BUTTON_INNER = "X" if self.value else " "
+        self.refresh()
+
+
 class DeclareScreen(ModalScreen[DeclareRequest | None]):
     """The declare form. Ctrl+S or the Declare button declares; Escape cancels."""
 
@@ -68,7 +80,7 @@ class DeclareScreen(ModalScreen[DeclareRequest | None]):
                 yield Input(placeholder="Login page returns 500 errors", id="declare-title")
                 yield Label("Triage (the runbooks' questions, first yes decides)")
                 for key, question, _index in TRIAGE_QUESTIONS:
-                    yield Checkbox(question, id=f"triage-{key}")
+                    yield TriageCheckbox(question, id=f"triage-{key}")
                 yield Static("", id="declare-proposal")
                 yield Label("Severity")
                 yield Select(

@@ -83,10 +83,18 @@ class TabBar(Widget):
             self.refresh()
 
     def render(self) -> Text:
+        text = self._labels(with_titles=True)
+        if text.cell_len > self.size.width:
+            # Too narrow for the titles: every pane's number and status still shows.
+            text = self._labels(with_titles=False)
+        return text
+
+    def _labels(self, *, with_titles: bool) -> Text:
         text = Text()
         for name, (key, title) in self.tabs.items():
             status = self.statuses[name]
-            label = Text(f" {key} {title} ", style="reverse bold" if name == self.active else "")
+            shown = f" {key} {title} " if with_titles else f" {key} "
+            label = Text(shown, style="reverse bold" if name == self.active else "")
             label.append(status.symbol + " ", style=STATUS_STYLE[status])
             text.append_text(label)
         return text

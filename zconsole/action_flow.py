@@ -16,14 +16,14 @@ from textual.notifications import SeverityLevel
 from textual.worker import Worker
 
 from zconsole import registry
-from zconsole.action_runner import ActionRunner, ConfirmKind, ConfirmRequest
+from zconsole.action_runner import ActionRunner, ConfirmKind, ConfirmRequest, confirmation_for
 from zconsole.actions import Action, ActionOutcome, Outcome, Risk
 from zconsole.audit import AuditLog, default_audit_path
 from zconsole.checks.base import Check, describe_error
 from zconsole.checks.secrets import redact
 from zconsole.config import CustomAction
 from zconsole.widgets.actions_menu import ActionsMenu, MenuEntry
-from zconsole.widgets.confirm import ConfirmScreen, TypeTargetScreen
+from zconsole.widgets.confirm import ConfirmScreen, PendingScreen, TypeTargetScreen
 from zconsole.widgets.text import plain
 
 if TYPE_CHECKING:
@@ -36,12 +36,14 @@ class ActionFlow:
     def __init__(self, app: ZConsoleApp) -> None:
         self.app = app
         self.runner = ActionRunner(
-            audit=AuditLog(default_audit_path(app.config.general.store)),
+            audit=AuditLog(default_audit_path()),
             confirm=self._confirm,
             read_only=app.read_only,
             timeline=lambda: app.incidents,
             blocked=app.time_travel.refusal,
         )
+        #: Holds the keyboard from a mitigation's key press until its confirmation shows.
+        self.pending: PendingScreen | None = None
 
     async def _confirm(self, request: ConfirmRequest) -> bool:
         """Show the modal the runner asks for and wait for the answer (runner runs in a worker)."""
@@ -76,6 +78,10 @@ class ActionFlow:
             if not answer.done():
                 answer.set_result(bool(result))
 
+        if self.pending is not None:
+            # Gives way and the confirmation goes on, with no await between: no key falls
+            # between the two screens.
+            self.pending.hand_over()
         await self.app.push_screen(screen, callback=answered)
         return await answer
 
@@ -95,34 +101,61 @@ class ActionFlow:
         if refused is not None:
             self._report(refused)
             return
+        # From this key press on, keys typed ahead (a target's name, "y") go to this screen.
+        pending = PendingScreen(f"{source} {name}")
+        self.app.push_screen(pending)
         self.app.run_worker(
-            self._build_and_run(source, name, check, record),
+            self._build_and_run(source, name, check, record, pending),
             name=f"build:{source}.{name}",
             group="actions",
             exit_on_error=False,
         )
 
     async def _build_and_run(
-        self, source: str, name: str, check: Check[Any], record: object
+        self, source: str, name: str, check: Check[Any], record: object, pending: PendingScreen
     ) -> None:
+        action: Action | None = None
+        try:
+            action = await self._build(source, name, check, record)
+        finally:
+            if action is None:  # not built (the reason is on screen) or the console is closing
+                pending.finish()
+        if action is None or pending.cancelled:
+            return
+        if self.runner.read_only and confirmation_for(action.risk) is ConfirmKind.TYPE_TARGET:
+            # Refused where its typed confirmation would be: what is typed next goes nowhere.
+            outcome = await self.runner.run(action)
+            pending.refuse(outcome.text)
+            return
+        self.pending = pending
+        if action.risk is Risk.SAFE or self.runner.read_only:
+            pending.finish()  # nothing to confirm: the outcome is told as usual
+        try:
+            await self._run(action, source)
+        finally:
+            self.pending = None
+            pending.finish()
+
+    async def _build(
+        self, source: str, name: str, check: Check[Any], record: object
+    ) -> Action | None:
+        """The pane's mitigation for its record, built off the event loop; None (and why, told)
+        when it cannot be built."""
         from zconsole import mitigations
 
         try:
-            action = await asyncio.to_thread(mitigations.build, source, name, check, record)
+            return await asyncio.to_thread(mitigations.build, source, name, check, record)
         except mitigations.UnknownMitigation as exc:
             self.tell(str(exc), title="Unknown action", severity="error")
-            return
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
             self.tell(f"{name}: {redact(str(exc))}", title="Cannot build action", severity="error")
-            return
         except Exception as exc:  # noqa: BLE001 - a backend error while previewing is the user's to read
             self.tell(
                 f"{name}: {redact(describe_error(exc))}",
                 title="Cannot preview action",
                 severity="error",
             )
-            return
-        await self._run(action, source)
+        return None
 
     def launch(self, action: Action, *, refresh: str = "") -> Worker[ActionOutcome]:
         """Run an Action through the one runner in a worker; refresh ``refresh`` on success."""

@@ -20,6 +20,13 @@ class Risk(StrEnum):
     DESTRUCTIVE = "destructive"  # requires typing the target's name
 
 
+def risk_for(*, targets: int = 1, recoverable: bool = True) -> Risk:
+    """Confirmation in proportion to the risk: one backend, one container, one process is
+    disruptive (y/N, as pg_activity asks); several targets at once, or data that cannot come
+    back (FLUSHDB, prune, remove, deleted files), is destructive (type the target)."""
+    return Risk.DISRUPTIVE if targets <= 1 and recoverable else Risk.DESTRUCTIVE
+
+
 class ActionError(Exception):
     """An action failed in a way the user should read (message already redacted)."""
 

@@ -25,6 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
+from textual.widgets import Static
 
 from zconsole import registry
 from zconsole.action_flow import ActionFlow
@@ -55,6 +56,11 @@ if TYPE_CHECKING:
 #: Below this size the panes are shown one at a time (number keys switch), above as a grid.
 WIDE_MIN_WIDTH = 120
 WIDE_MIN_HEIGHT = 36
+#: The smallest terminal the layout is made for (a phone SSH client, a small tmux split).
+SUPPORTED_WIDTH, SUPPORTED_HEIGHT = 80, 24
+#: Below this a pane shrinks to its border: the screen says what it needs instead. (Between
+#: this and the supported size the panes still show rows, so they keep working there.)
+MIN_WIDTH, MIN_HEIGHT = 60, 16
 
 
 #: Seconds after start-up before the long-lived objects are frozen out of the collector's view.
@@ -99,6 +105,9 @@ class ZConsoleApp(App[None]):
     Screen.-narrow IncidentPanel.-shown { height: 9; }
     Screen.-narrow IncidentPanel.-shown > #incident-clocks { display: block; }
     Screen.-narrow IncidentPanel.-shown > Timeline { display: block; }
+    #too-small { display: none; height: 1fr; content-align: center middle; }
+    Screen.-too-small #main { display: none; }
+    Screen.-too-small #too-small { display: block; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -196,6 +205,11 @@ class ZConsoleApp(App[None]):
             with Vertical(id="incident"):
                 yield IncidentPanel()
         yield HistoryStrips()
+        yield Static(
+            f"terminal too small (need {SUPPORTED_WIDTH}x{SUPPORTED_HEIGHT})",
+            id="too-small",
+            markup=False,
+        )
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -234,6 +248,7 @@ class ZConsoleApp(App[None]):
     def _apply_size(self, width: int, height: int) -> None:
         narrow = width < WIDE_MIN_WIDTH or height < WIDE_MIN_HEIGHT
         self.screen.set_class(narrow, "-narrow")
+        self.screen.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-too-small")
 
     @property
     def main_screen(self) -> Screen[Any]:

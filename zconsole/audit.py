@@ -34,10 +34,9 @@ AUDIT_NAME = "audit.jsonl"
 MAX_DETAIL = 4096
 
 
-def default_audit_path(store: str = "") -> Path:
-    """Beside the incident store: the store's folder when one is configured, else the data dir."""
-    if store:
-        return Path(store).expanduser().parent / AUDIT_NAME
+def default_audit_path() -> Path:
+    """In the user's data dir, whatever ``--store`` says: a store in a shared folder must not
+    put the record of who did what where anyone can replace it."""
     return Path(platformdirs.user_data_dir("zconsole")) / AUDIT_NAME
 
 
@@ -121,7 +120,9 @@ class AuditLog:
         entry = self.entry(action, outcome, detail, duration_s=duration_s, at=at)
         line = (json.dumps(entry, ensure_ascii=False) + "\n").encode()
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        # O_NOFOLLOW: a symlink planted at the log's path must not redirect our writes.
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(self.path, flags, 0o600)
         try:
             view = memoryview(line)
             while view:

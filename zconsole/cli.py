@@ -11,17 +11,53 @@ import json
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from zconsole import __version__
 from zconsole.checks.base import Snapshot, Status, now_utc, worst
-from zconsole.checks.secrets import redact, redact_tree
+from zconsole.checks.secrets import redact_tree
+from zconsole.checks.text import plain
 from zconsole.config import Config, ConfigError, effective_toml, load_config
+from zconsole.terminal import error, out, safe
 
 SNAPSHOT_VERSION = 1
+#: A config that cannot be used: 2 for the console and every command but `snapshot` ...
 EXIT_CONFIG = 2
+#: ... which says UNKNOWN, as a Nagios plugin does when it cannot run its check (2 would
+#: page someone for a CRITICAL service that may be fine).
+EXIT_SNAPSHOT_CONFIG = 3
+
+
+def _global_options(parser: argparse.ArgumentParser, *, default: Any = None) -> None:
+    """The options every command shares. Subcommands take them too (``incidents list --store
+    X``) with SUPPRESS as default, so one given before the subcommand is not reset by it."""
+    parser.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=default,
+        help="config file (default: ./zconsole.toml, then the user config dir)",
+    )
+    parser.add_argument(
+        "-t", "--target", default=default, help="use [targets.NAME] from the config"
+    )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        default=default,
+        help="disable every action (wallboard mode)",
+    )
+    parser.add_argument("--store", default=default, help="incident store (SQLite file)")
+    parser.add_argument("--interval", type=float, default=default, help="seconds between polls")
+    parser.add_argument(
+        "--database-url", default=default, help="PostgreSQL DSN (overrides DATABASE_URL)"
+    )
+    parser.add_argument("--redis-url", default=default, help="Redis URL (overrides REDIS_URL)")
+    parser.add_argument(
+        "--docker-host", default=default, help="Docker engine URL (overrides DOCKER_HOST)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,39 +67,30 @@ def build_parser() -> argparse.ArgumentParser:
         "mitigations in one screen.",
     )
     parser.add_argument("--version", action="version", version=f"zconsole {__version__}")
-    parser.add_argument(
-        "-c",
-        "--config",
-        type=Path,
-        help="config file (default: ./zconsole.toml, then the user config dir)",
-    )
-    parser.add_argument("-t", "--target", help="use [targets.NAME] from the config")
-    parser.add_argument(
-        "--read-only",
-        action="store_true",
-        default=None,
-        help="disable every action (wallboard mode)",
-    )
-    parser.add_argument("--store", help="incident store (SQLite file)")
-    parser.add_argument("--interval", type=float, help="seconds between polls")
-    parser.add_argument("--database-url", help="PostgreSQL DSN (overrides DATABASE_URL)")
-    parser.add_argument("--redis-url", help="Redis URL (overrides REDIS_URL)")
-    parser.add_argument("--docker-host", help="Docker engine URL (overrides DOCKER_HOST)")
+    _global_options(parser)
+    shared = argparse.ArgumentParser(add_help=False)
+    _global_options(shared, default=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     snap = sub.add_parser(
-        "snapshot", help="run every check once and print the result (exit 0/1/2/3)"
+        "snapshot",
+        parents=[shared],
+        help="run every check once and print the result (exit 0/1/2/3)",
     )
     snap.add_argument("--json", action="store_true", help="machine-readable output (version 1)")
     snap.add_argument(
         "--at", metavar="TIME", help="the recorded state at TIME (-15m, 03:12, ISO) instead"
     )
-    sub.add_parser("config", help="print the effective config, passwords redacted")
-    _add_incident_commands(sub)
+    sub.add_parser(
+        "config", parents=[shared], help="print the effective config, passwords redacted"
+    )
+    _add_incident_commands(sub, shared)
     from zconsole import recording_cli
 
-    recording_cli.add_parser(sub)
+    recording_cli.add_parser(sub, parents=[shared])
     restore = sub.add_parser(
-        "redis-restore", help="put a purged Redis queue back, in order, from its purge file"
+        "redis-restore",
+        parents=[shared],
+        help="put a purged Redis queue back, in order, from its purge file",
     )
     restore.add_argument("file", type=Path, help="the JSONL file the purge wrote")
     restore.add_argument(
@@ -72,14 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_incident_commands(sub: Any) -> None:
+def _add_incident_commands(sub: Any, shared: argparse.ArgumentParser) -> None:
     import importlib
 
     try:
         module = importlib.import_module("zconsole.incident_cli")
     except ImportError:  # built in the incident issue; absent in partial builds
         return
-    module.add_parser(sub)
+    module.add_parser(sub, parents=[shared])
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -107,10 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(config_path=args.config, target=args.target, flags=_flags(args))
     except ConfigError as exc:
-        print(f"zconsole: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        error(str(exc))
+        return EXIT_SNAPSHOT_CONFIG if args.command == "snapshot" else EXIT_CONFIG
     if args.command == "config":
-        sys.stdout.write(effective_toml(config))
+        out(effective_toml(config))
         return 0
     if args.command == "snapshot" and args.at:
         from zconsole.recording_cli import snapshot_at_command
@@ -153,28 +180,37 @@ def collect_snapshot(config: Config) -> dict[str, Any]:
 
     checks = build_checks(config, single_poll=True)
     snapshots: dict[str, Snapshot[Any]] = asyncio.run(collect_all(checks))
+    return snapshot_report([c.name for c in checks], snapshots)
+
+
+def snapshot_report(names: Sequence[str], snapshots: Mapping[str, Snapshot[Any]]) -> dict[str, Any]:
+    """The JSON envelope of one round of snapshots, in pane order."""
     configured = [s.status for s in snapshots.values() if s.configured]
     return {
         "version": SNAPSHOT_VERSION,
         "collected_at": now_utc().isoformat(),
         "hostname": socket.gethostname(),
         "worst": worst(configured).value,
-        "checks": {name: snapshots[name].to_json() for name in (c.name for c in checks)},
+        "checks": {name: snapshots[name].to_json() for name in names},
     }
+
+
+def render_snapshot(report: Mapping[str, Any], *, as_json: bool) -> str:
+    """What `zconsole snapshot` prints: JSON (redacted, escapes as \\u001b) or plain lines."""
+    if as_json:
+        return json.dumps(redact_tree(report), indent=2) + "\n"
+    lines = [f"{report['hostname']}: {report['worst'].upper()}"]
+    for name, check in report["checks"].items():
+        status = Status(check["status"])
+        # The summary carries outside text (a queue name): one line, inert.
+        summary = plain(check["summary"], single_line=True)
+        lines.append(f"  {status.symbol} {name:<9} {status.value.upper():<7} {summary}")
+    return safe("\n".join(lines)) + "\n"
 
 
 def snapshot_command(config: Config, *, as_json: bool) -> int:
     report = collect_snapshot(config)
-    if as_json:
-        sys.stdout.write(json.dumps(redact_tree(report), indent=2) + "\n")
-    else:
-        lines = [f"{report['hostname']}: {report['worst'].upper()}"]
-        for name, check in report["checks"].items():
-            status = Status(check["status"])
-            lines.append(
-                f"  {status.symbol} {name:<9} {status.value.upper():<7} {check['summary']}"
-            )
-        sys.stdout.write(redact("\n".join(lines)) + "\n")
+    sys.stdout.write(render_snapshot(report, as_json=as_json))
     return Status(report["worst"]).exit_code
 
 

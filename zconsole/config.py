@@ -18,6 +18,13 @@ from typing import Any, get_args, get_origin, get_type_hints
 import msgspec
 import platformdirs
 
+from zconsole.checks.credentials import (
+    UnsafeURL,
+    register_pgpass,
+    register_postgres_dsn,
+    register_redis_url,
+    register_url_secret,
+)
 from zconsole.checks.docker_settings import DockerSettings
 from zconsole.checks.host_settings import HostSettings
 from zconsole.checks.http_settings import HttpSettings
@@ -28,7 +35,9 @@ from zconsole.checks.postgres_settings import (
     normalise_dsn,
 )
 from zconsole.checks.redis_settings import RedisSettings
-from zconsole.checks.secrets import password_of_url, redact, register_secret
+from zconsole.checks.secrets import redact, register_secret
+from zconsole.checks.text import plain
+from zconsole.config_bounds import bounds_message, out_of_bounds
 
 CONFIG_NAME = "zconsole.toml"
 
@@ -244,12 +253,15 @@ def load_config(
         files = [p for p in (user_config_path(), cwd / CONFIG_NAME) if p.is_file()]
     for path in files:
         raw = _read_toml(path)
-        _decode(raw, str(path))  # validate each file on its own so the message names it
+        # Validate each file on its own so the message names it.
+        _check_bounds(_decode(raw, str(path)), str(path))
+        _check_credentials(raw, str(path))
         merged = _merge(merged, raw)
         sources.append(str(path))
 
     env_layer = _env_layer(env)
     if env_layer:
+        _check_credentials(env_layer, "", _ENV_NAMES)
         merged = _merge(merged, env_layer)
         sources.append("environment (" + ", ".join(_env_names(env_layer, env)) + ")")
 
@@ -264,11 +276,15 @@ def load_config(
         sources.append(f"[targets.{target}]")
 
     if flags:
+        _check_bounds(_decode(dict(flags), "command line"), "command line", _FLAG_NAMES)
+        _check_credentials(flags, "", _FLAG_NAMES)
         merged = _merge(merged, flags)
         sources.append("command line")
 
     merged["sources"] = sources
-    config = _decode(merged, " + ".join(sources[1:]) or "defaults")
+    label = " + ".join(sources[1:]) or "defaults"
+    config = _decode(merged, label)
+    _check_bounds(config, label)
     _register_secrets(config)
     return config
 
@@ -284,25 +300,62 @@ def _env_names(layer: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
     return names
 
 
-def _register_secrets(config: Config) -> None:
-    from urllib.parse import quote
+#: Where a value came from, named as its user wrote it.
+_ENV_NAMES = {"postgres.dsn": "DATABASE_URL", "redis.url": "REDIS_URL"}
+_FLAG_NAMES = {
+    "postgres.dsn": "--database-url",
+    "redis.url": "--redis-url",
+    "general.interval": "--interval",
+}
 
-    for url in (config.postgres.dsn, config.redis.url, config.docker.host):
-        password = password_of_url(url)
-        if password:
-            register_secret(password)
-            register_secret(quote(password, safe=""))
-    # libpq keyword DSN: password=...
-    for part in config.postgres.dsn.split():
-        if part.lower().startswith("password="):
-            register_secret(part.split("=", 1)[1].strip("'\""))
-    for target in config.targets.values():
-        for section in (target.postgres, target.redis):
-            for value in section.values():
-                if isinstance(value, str):
-                    register_secret(password_of_url(value))
+
+def _check_bounds(config: Config, label: str, names: Mapping[str, str] | None = None) -> None:
+    """Every number in its range (see config_bounds); else one line: file, key, range."""
+    problem = out_of_bounds(msgspec.to_builtins(config))
+    if problem is not None:
+        key, value, bound = problem
+        named = (names or {}).get(key)
+        line = bounds_message(key, value, bound)
+        raise ConfigError(f"{named}{line.removeprefix(key)}" if named else f"{label}: {line}")
+
+
+_CREDENTIAL_KEYS = (
+    ("postgres", "dsn", register_postgres_dsn),
+    ("redis", "url", register_redis_url),
+)
+
+
+def _check_credentials(
+    layer: Mapping[str, Any], label: str, names: Mapping[str, str] | None = None
+) -> None:
+    """Register the passwords of one layer's DSNs as their drivers read them; an ambiguous one
+    is one line naming its file (or variable, or flag) and key."""
+    bodies: list[tuple[str, Mapping[str, Any]]] = [("", layer)]
+    targets = layer.get("targets")
+    if isinstance(targets, Mapping):
+        bodies += [(f"targets.{n}.", t) for n, t in targets.items() if isinstance(t, Mapping)]
+    for prefix, body in bodies:
+        for section, key, register in _CREDENTIAL_KEYS:
+            table = body.get(section)
+            value = table.get(key) if isinstance(table, Mapping) else None
+            if not isinstance(value, str):
+                continue
+            try:
+                register(value)
+            except UnsafeURL as exc:
+                where = f"{prefix}{section}.{key}"
+                named = (names or {}).get(where)
+                line = f"{named}: {exc}" if named else f"{label}: {where}: {exc}"
+                raise ConfigError(line) from None
+
+
+def _register_secrets(config: Config) -> None:
+    """Every other secret, registered once where it enters (the DSNs were, layer by layer)."""
+    register_url_secret(config.docker.host)
     register_secret(os.environ.get("PGPASSWORD"))
     register_secret(os.environ.get("REDISCLI_AUTH"))
+    if config.postgres.dsn:
+        register_pgpass()
     if config.http.endpoints:
         # URL passwords, ?token= values and Authorization headers of the HTTP endpoints.
         from zconsole.checks.http_urls import register_endpoint_secrets
@@ -340,7 +393,9 @@ def effective_toml(config: Config) -> str:
                     if values:
                         lines.append(f"\n[targets.{name}.{sub}]")
                         lines += [f"{k} = {_toml_value(v)}" for k, v in values.items()]
-    return redact("\n".join(lines)) + "\n"
+    # Redacted value by value before TOML escaping (an escaped quote would hide a password from
+    # the search), then as a whole; outside text in it (an environment variable) made inert.
+    return plain(redact("\n".join(lines))) + "\n"
 
 
 def _toml_value(value: object) -> str:
@@ -354,5 +409,5 @@ def _toml_value(value: object) -> str:
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    text = redact(str(value)).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'

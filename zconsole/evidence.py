@@ -64,6 +64,7 @@ def write_bundle(
         written.append(path)
     for name, text in (extras or {}).items():
         path = folder / safe_name(name)
-        path.write_text(redact(plain(text)) + "\n", encoding="utf-8")
+        # Redact first: a secret with a control character in it must be matched whole.
+        path.write_text(plain(redact(text)) + "\n", encoding="utf-8")
         written.append(path)
     return folder, written

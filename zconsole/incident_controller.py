@@ -73,13 +73,21 @@ class IncidentController:
         config: IncidentSettings,
         *,
         on_error: Callable[[str], None] | None = None,
+        read_only: bool = False,
     ) -> IncidentController | str:
-        """The controller of the store at ``path``; or, when it cannot be opened at all
-        (locked, corrupt, newer schema), the one line saying why."""
+        """The controller of the store at ``path`` (read only when asked, or when this user may
+        only read it); or, when it cannot be opened at all (locked, corrupt, newer schema), the
+        one line saying why."""
         try:
-            return cls(IncidentStore(path or None), config, on_error=on_error)
+            store = IncidentStore.open(path or None, read_only=read_only)
+            return cls(store, config, on_error=on_error)
         except StoreUnavailable as exc:
             return str(exc)
+
+    @property
+    def read_only(self) -> bool:
+        """Only viewing: ``--read-only``, or a store this user may read but not write."""
+        return self.store.read_only
 
     @property
     def draft_key(self) -> str:
@@ -108,7 +116,7 @@ class IncidentController:
     def record(self, kind: str, text: str) -> None:
         """Write a timeline entry to the open incident; no-op when none is open."""
         incident = self.open_incident
-        if incident is None:
+        if incident is None or self.read_only:
             return
         with self._store(tell=True):
             self.store.add_entry(incident.id, kind, redact(text), self.author)

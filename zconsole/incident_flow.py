@@ -18,6 +18,7 @@ from zconsole.checks.base import describe_error
 from zconsole.checks.incident import KIND_EVIDENCE, KIND_UPDATE
 from zconsole.checks.secrets import redact
 from zconsole.incident_controller import POLL_INTERVAL_S, IncidentController
+from zconsole.store import READ_ONLY_WRITES
 from zconsole.widgets.declare import (
     DeclareRequest,
     DeclareScreen,
@@ -42,12 +43,23 @@ class IncidentFlow:
     def __init__(self, app: ZConsoleApp) -> None:
         self.app = app
         opened = IncidentController.open(
-            app.config.general.store, app.config.incident, on_error=self._store_error
+            app.config.general.store,
+            app.config.incident,
+            on_error=self._store_error,
+            read_only=app.read_only,
         )
         #: None when the store could not be opened: the panes run on, incident features off.
         self.controller = opened if isinstance(opened, IncidentController) else None
         self.store_problem = opened if isinstance(opened, str) else ""
         self._shown_incident_id: str | None = None
+
+    def _writable(self) -> bool:
+        """False, and one message, when the store is only viewed here: every write (declare,
+        note, correction, draft, status, status update, pin, evidence) is refused alike."""
+        if self.controller is not None and self.controller.read_only:
+            self.app.notify(READ_ONLY_WRITES, title="Read-only", severity="warning", timeout=5)
+            return False
+        return True
 
     def _store_error(self, message: str) -> None:
         self.app.notify(message, title="Incident store", severity="error", timeout=8)
@@ -163,6 +175,8 @@ class IncidentFlow:
     # -- pins ----------------------------------------------------------------------------------
 
     def pin(self, message: PinRequested) -> None:
+        if not self._writable():
+            return
         if self.controller is None or self.controller.open_incident is None:
             self.app.notify(
                 "Declare an incident first (i) to pin rows into its timeline.", timeout=4
@@ -175,6 +189,8 @@ class IncidentFlow:
     # -- declare, note, status, resolve --------------------------------------------------------
 
     def declare(self) -> None:
+        if not self._writable():
+            return
         if self.controller is None:
             self.app.notify(self.store_problem, title="Incident store", severity="error")
             return
@@ -202,6 +218,8 @@ class IncidentFlow:
         self.app.notify(f"Declared {incident.id}", timeout=4)
 
     def note(self) -> None:
+        if not self._writable():
+            return
         controller = self._need_incident()
         if controller is None:
             return
@@ -212,7 +230,7 @@ class IncidentFlow:
             self._open_note(kept[0] if kept else "", restored=kept is not None)
 
     def correct(self, message: Timeline.CorrectRequested) -> None:
-        if self._need_incident() is not None:
+        if self._writable() and self._need_incident() is not None:
             self._open_note(message.entry.text, corrects=message.entry.id)
 
     def _open_note(self, text: str, *, corrects: int | None = None, restored: bool = False) -> None:
@@ -227,7 +245,7 @@ class IncidentFlow:
         self.app.push_screen(screen, self._noted)
 
     def draft_changed(self, message: NoteScreen.DraftChanged) -> None:
-        if self.controller is not None:
+        if self.controller is not None and not self.controller.read_only:
             self.controller.save_draft(message.text, corrects=message.corrects)
 
     def _noted(self, result: NoteResult | None) -> None:
@@ -238,6 +256,8 @@ class IncidentFlow:
             self.poll()
 
     def change_status(self) -> None:
+        if not self._writable():
+            return
         controller = self._need_incident()
         if controller is None or controller.open_incident is None:
             return
@@ -287,6 +307,8 @@ class IncidentFlow:
         from zconsole.updates import FORMATS, KINDS, default_kind, render
 
         controller = self.controller
+        if not self._writable():
+            return
         if controller is None or controller.update_subject is None:
             self._need_incident()  # says why
             return
@@ -316,6 +338,8 @@ class IncidentFlow:
     # -- evidence ------------------------------------------------------------------------------
 
     def evidence(self) -> None:
+        if not self._writable():
+            return
         controller = self._need_incident()
         if controller is None or controller.open_incident is None:
             return

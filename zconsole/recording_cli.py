@@ -35,18 +35,19 @@ def glue_relative_times(argv: Sequence[str]) -> list[str]:
     return out
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
+    """``record`` and ``history``; ``parents`` carry the global options, so they are taken
+    after the command too (``zconsole record --interval 5``, as a unit file writes it)."""
     record = subparsers.add_parser(
         "record",
+        parents=list(parents),
         help="run the checks in the foreground and append every poll to the recording",
-    )
-    # Also after the command (`zconsole record --interval 5`), as a unit file writes it.
-    record.add_argument(
-        "--interval", type=float, default=argparse.SUPPRESS, help="seconds between polls"
     )
     record.set_defaults(handler=record_handler)
     history = subparsers.add_parser(
-        "history", help="status changes (first WARN/CRIT, recovery) from the recording"
+        "history",
+        parents=list(parents),
+        help="status changes (first WARN/CRIT, recovery) from the recording",
     )
     history.add_argument(
         "--since", default="24h", help="how far back: 2h, -30m, 03:00 or ISO (default 24h)"

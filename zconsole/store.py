@@ -17,6 +17,7 @@ Every text written goes through :func:`zconsole.checks.secrets.redact`.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import platformdirs
 
@@ -103,6 +105,14 @@ class StoreUnavailable(Exception):
     """The store cannot be used (locked, read-only, corrupt, missing directory); one line."""
 
 
+class StoreReadOnly(StoreUnavailable):
+    """A write to a store opened read-only (``--read-only``, or a file we may only read)."""
+
+
+#: What every refused write says, whichever write it was.
+READ_ONLY_WRITES = "read-only: the incident store is only read here, nothing is written"
+
+
 def default_store_path() -> Path:
     return Path(platformdirs.user_data_dir("zconsole")) / STORE_NAME
 
@@ -142,11 +152,22 @@ def _explain(path: Path, exc: BaseException) -> str:
 class IncidentStore:
     """One connection per process; thread-safe through a lock (writes are milliseconds)."""
 
-    def __init__(self, path: Path | str | None = None, *, busy_timeout_ms: int | None = None):
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        *,
+        busy_timeout_ms: int | None = None,
+        read_only: bool = False,
+    ):
         self.path = Path(path) if path else default_store_path()
         if busy_timeout_ms is None:
             busy_timeout_ms = BUSY_TIMEOUT_MS
         self._lock = threading.RLock()
+        #: Opened for reading only: every write raises StoreReadOnly, nothing is created.
+        self.read_only = read_only
+        if read_only:
+            self._db = self._connect_read_only(busy_timeout_ms)
+            return
         try:
             if path is None or not str(path):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,6 +193,48 @@ class IncidentStore:
             self._db.close()
             raise StoreUnavailable(_explain(self.path, exc)) from None
 
+    def _connect_read_only(self, busy_timeout_ms: int) -> sqlite3.Connection:
+        """mode=ro sees other processes' writes; where SQLite cannot share the WAL index (a
+        folder we may not write and no writer running) the file is read as it is (immutable)."""
+        uri = "file:" + quote(str(self.path.resolve()))
+        last: sqlite3.Error | None = None
+        for flags in ("?mode=ro", "?mode=ro&immutable=1"):
+            try:
+                db = sqlite3.connect(
+                    uri + flags,
+                    uri=True,
+                    isolation_level=None,
+                    check_same_thread=False,
+                    timeout=busy_timeout_ms / 1000,
+                )
+                version = int(db.execute("PRAGMA user_version").fetchone()[0])
+                db.execute("SELECT count(*) FROM incidents").fetchone()
+            except sqlite3.Error as exc:
+                last = exc
+                continue
+            if version != SCHEMA_VERSION:
+                db.close()
+                raise StoreUnavailable(
+                    _explain(self.path, sqlite3.OperationalError(f"schema version {version}"))
+                )
+            return db
+        raise StoreUnavailable(_explain(self.path, last or sqlite3.Error("cannot open")))
+
+    @classmethod
+    def open(cls, path: Path | str | None = None, *, read_only: bool = False) -> IncidentStore:
+        """The store for writing, or for reading only when asked or when the file is one we may
+        read but not write (a viewer of a responder's store sees the incident)."""
+        if read_only:
+            return cls(path, read_only=True)
+        try:
+            return cls(path)
+        except StoreUnavailable:
+            target = Path(path) if path else default_store_path()
+            writable = os.access(target, os.W_OK) and os.access(target.parent, os.W_OK)
+            if target.is_file() and os.access(target, os.R_OK) and not writable:
+                return cls(target, read_only=True)
+            raise
+
     # -- plumbing ------------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -181,6 +244,8 @@ class IncidentStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One committed transaction; any SQLite failure becomes StoreUnavailable."""
+        if self.read_only:
+            raise StoreReadOnly(READ_ONLY_WRITES)
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")

@@ -15,7 +15,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from zconsole.actions import Action, ActionError, Risk
+from zconsole.actions import Action, ActionError, Risk, risk_for
 from zconsole.checks.base import Check
 from zconsole.checks.docker import ContainerInfo, DockerCheck, DockerUnreachable
 from zconsole.checks.secrets import redact
@@ -146,14 +146,14 @@ CONTAINER_OPERATIONS: tuple[ContainerOperation, ...] = (
     ContainerOperation(
         "kill",
         "Kill container {name} (SIGKILL, no clean shutdown)",
-        Risk.DESTRUCTIVE,
+        risk_for(),  # one container: y/N (it can be started again)
         "POST /containers/{id}/kill?signal=SIGKILL",
         _kill,
     ),
     ContainerOperation(
         "remove",
         "Remove container {name} (stops it first; volumes kept)",
-        Risk.DESTRUCTIVE,
+        risk_for(recoverable=False),
         "DELETE /containers/{id}?force=true&v=false",
         _remove,
         timeout=60,
@@ -227,7 +227,7 @@ def restart_service(check: Check[Any], record: object) -> Action:
     return Action(
         title=f"Restart all {len(members)} containers of service {label}",
         target=label,
-        risk=Risk.DISRUPTIVE,
+        risk=risk_for(targets=len(members)),
         preview=preview,
         execute=execute,
         timeout=(STOP_TIMEOUT_S + 20) * max(len(members), 1),

@@ -21,7 +21,7 @@ from typing import Any
 
 import psutil
 
-from zconsole.actions import Action, ActionError, Risk
+from zconsole.actions import Action, ActionError, Risk, risk_for
 from zconsole.checks.base import Check
 from zconsole.checks.host import HostCheck, ProcessInfo
 from zconsole.checks.host_containers import engine_api
@@ -205,7 +205,7 @@ def journal_vacuum(check: Check[Any], record: object) -> Action:
     return Action(
         title=f"Vacuum journald logs older than {days}d",
         target="journal",
-        risk=Risk.DISRUPTIVE,
+        risk=risk_for(recoverable=False),
         preview=f"{usage}\nWill run: {' '.join(argv)}",
         execute=execute,
         timeout=120.0,
@@ -374,7 +374,7 @@ def _signal_action(record: object, sig: signal.Signals) -> Action:
     return Action(
         title=f"{verb} pid {proc.pid} ({proc.name})",
         target=f"pid {proc.pid}",
-        risk=Risk.DESTRUCTIVE if sig is signal.SIGKILL else Risk.DISRUPTIVE,
+        risk=risk_for(),
         preview=preview,
         execute=execute,
         timeout=15.0,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from zconsole.actions import Action, ActionError, Risk
+from zconsole.actions import Action, ActionError, Risk, risk_for
 from zconsole.checks.base import Check
 from zconsole.checks.postgres import (
     Blocked,
@@ -126,7 +126,7 @@ def terminate_backend(check: Check[Any], record: object) -> Action:
     return Action(
         title=f"Terminate backend pid {s.pid}",
         target=str(s.pid),
-        risk=Risk.DESTRUCTIVE,
+        risk=risk_for(),
         preview=_preview("pg_terminate_backend", [s], "still the same backend"),
         execute=lambda: _execute(pg, "pg_terminate_backend", ANY_STATE, [s]),
         timeout=pg.timeout + 5,
@@ -147,7 +147,7 @@ def _bulk(
     return Action(
         title=f"{title}: {len(targets)} sessions",
         target=f"{len(targets)} sessions",
-        risk=Risk.DESTRUCTIVE,
+        risk=risk_for(targets=len(targets)),
         preview=_preview(
             "pg_terminate_backend", targets, condition.replace("%(secs)s", f"{secs:g}")
         ),
@@ -236,7 +236,7 @@ def terminate_root_blocker(check: Check[Any], record: object) -> Action:
     return Action(
         title=f"Terminate root blocker pid {root.pid}",
         target=str(root.pid),
-        risk=Risk.DESTRUCTIVE,
+        risk=risk_for(),
         preview=redact("\n".join(lines)),
         execute=lambda: _execute(pg, "pg_terminate_backend", STILL_BLOCKING, [root]),
         timeout=pg.timeout + 5,

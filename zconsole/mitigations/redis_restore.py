@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from redis import exceptions as rex
 from zconsole.checks.redis import connect, parse_target
 from zconsole.checks.secrets import redact, register_secret
 from zconsole.config import Config
+from zconsole.terminal import error, out
 
 PURGE_FORMAT = "zconsole-redis-purge"
 CHUNK = 1000
@@ -138,7 +138,7 @@ def restore_command(config: Config, path: Path, *, force: bool = False) -> int:
         url = choose_url(header, config.redis.url, force=force)
         text = restore(path, url, force=force, timeout=config.timeout_of("redis"))
     except RestoreError as exc:
-        print(f"zconsole redis-restore: {redact(str(exc))}", file=sys.stderr)
+        error(f"redis-restore: {exc}")
         return 1
-    print(text)
+    out(text)
     return 0
