@@ -49,12 +49,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--database-url", help="PostgreSQL DSN (overrides DATABASE_URL)")
     parser.add_argument("--redis-url", help="Redis URL (overrides REDIS_URL)")
     parser.add_argument("--docker-host", help="Docker engine URL (overrides DOCKER_HOST)")
+    parser.add_argument(
+        "--project",
+        type=Path,
+        metavar="DIR",
+        help="the Compose project to discover sources in (default: the current directory)",
+    )
+    parser.add_argument(
+        "--no-discover",
+        action="store_true",
+        help="use only flags, environment and config files; look for nothing",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     snap = sub.add_parser(
         "snapshot", help="run every check once and print the result (exit 0/1/2/3)"
     )
     snap.add_argument("--json", action="store_true", help="machine-readable output (version 1)")
     sub.add_parser("config", help="print the effective config, passwords redacted")
+    from zconsole.discover_cli import add_parser as add_discover
+
+    add_discover(sub)
     _add_incident_commands(sub)
     restore = sub.add_parser(
         "redis-restore", help="put a purged Redis queue back, in order, from its purge file"
@@ -98,6 +112,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = load_config(config_path=args.config, target=args.target, flags=_flags(args))
+        if args.command == "discover":
+            from zconsole.discover_cli import discover_command
+
+            return _exit(discover_command(config, args))
+        if not args.no_discover and args.command in (None, "snapshot", "config"):
+            config = _with_discovery(config, args)
     except ConfigError as exc:
         print(f"zconsole: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -114,6 +134,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = args.handler
         return int(handler(config, args))
     return _exit(run_tui(config, target=args.target or ""))
+
+
+def _with_discovery(config: Config, args: argparse.Namespace) -> Config:
+    """Discovery fills what flags, environment and config files left unset (the lowest layer)."""
+    from zconsole.discover_cli import discovered_layer
+
+    layer, summary = discovered_layer(config, args.project)
+    if not layer:
+        return config
+    return load_config(
+        config_path=args.config,
+        target=args.target,
+        flags=_flags(args),
+        discovered=layer,
+        discovered_label=summary,
+    )
 
 
 def _exit(code: int) -> int:

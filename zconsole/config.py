@@ -213,12 +213,21 @@ def load_config(
     flags: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    discovered: Mapping[str, Any] | None = None,
+    discovered_label: str = "",
 ) -> Config:
-    """Build the effective config. Raises ConfigError with one clear line."""
+    """Build the effective config. Raises ConfigError with one clear line.
+
+    ``discovered``: what discovery found (``zconsole.discovery``), the lowest layer above the
+    defaults: flags > environment > config files > discovery.
+    """
     env = os.environ if env is None else env
     cwd = Path.cwd() if cwd is None else cwd
     merged: dict[str, Any] = {}
     sources = ["defaults"]
+    if discovered:
+        merged = _merge(merged, discovered)
+        sources.append(f"discovered ({discovered_label})" if discovered_label else "discovered")
 
     files: list[Path]
     if config_path is not None:

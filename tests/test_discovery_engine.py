@@ -1,0 +1,385 @@
+"""Discovery from real containers of the throwaway engine: PostgreSQL and Redis servers from the
+test image (tests/server_image.py), labelled as Compose labels them, with the project's files
+in a temp dir. Everything that serves runs on the host network on 127.0.0.1: tests talk to
+loopback only. The bridge-address route is built from a real container and never connected to.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import psycopg
+import pytest
+
+from tests import services
+from tests.conftest import NO_LOCAL_DEFAULTS
+from tests.server_image import REDIS_TAG, SERVER_IMAGE, postgres_tag
+from zconsole.discovery import LocalDefaults, discover
+
+pytestmark = pytest.mark.docker
+
+DB_PASSWORD = "erp-db-Pw-5521"
+REDIS_PASSWORD = "erp-redis-Pw-0917"
+FILE_PASSWORD = "from-the-secret-file-4410"
+
+COMPOSE = """\
+# like runbook 003's: db, redis, web with a healthcheck
+services:
+  db:
+    image: {pg_image}
+    network_mode: host
+    environment:
+      POSTGRES_USER: erp
+      POSTGRES_PASSWORD: ${{POSTGRES_PASSWORD}}
+      POSTGRES_DB: himalytix
+      PGPORT: ${{DB_PORT}}
+  redis:
+    image: redis:7
+    network_mode: host
+    command: redis-server --bind 127.0.0.1 --port ${{REDIS_PORT}} --requirepass ${{REDIS_PASSWORD}}
+  web:
+    image: erp/web:latest
+    network_mode: host
+    env_file: .env
+    environment:
+      DATABASE_URL: postgresql://erp:${{POSTGRES_PASSWORD}}@db:${{DB_PORT}}/himalytix
+      REDIS_URL: redis://:${{REDIS_PASSWORD}}@redis:${{REDIS_PORT}}/0
+    healthcheck:
+      test: ["CMD", "curl", "-f", "http://localhost:${{WEB_PORT}}/health/"]
+      interval: 30s
+"""
+
+
+@dataclass
+class Project:
+    root: Path
+    name: str
+    db_port: int
+    redis_port: int
+    web_port: int
+    engine: services.DockerEngine
+    containers: dict[str, str]
+
+    def env(self) -> dict[str, str]:
+        local = {**NO_LOCAL_DEFAULTS, "docker_sockets": [str(self.engine.socket_path)]}
+        return {**os.environ, "ZCONSOLE_LOCAL_DEFAULTS": json.dumps(local)}
+
+    def zconsole(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "zconsole", *argv],
+            cwd=self.root,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def local(self) -> LocalDefaults:
+        return LocalDefaults(
+            pg_socket_dirs=(),
+            pg_ports=(),
+            pg_service_files=(),
+            redis_sockets=(),
+            redis_ports=(),
+            docker_sockets=(str(self.engine.socket_path),),
+        )
+
+
+def _labels(project: str, root: Path, service: str) -> list[str]:
+    labels = {
+        "com.docker.compose.project": project,
+        "com.docker.compose.service": service,
+        "com.docker.compose.project.working_dir": str(root),
+        "com.docker.compose.project.config_files": str(root / "docker-compose.yml"),
+        "com.docker.compose.container-number": "1",
+    }
+    return [arg for k, v in labels.items() for arg in ("--label", f"{k}={v}")]
+
+
+def _run(engine: services.DockerEngine, name: str, *argv: str) -> str:
+    return engine.cli("run", "-d", "--name", name, *argv).strip()
+
+
+def _wait_postgres(url: str) -> None:
+    def accepts() -> bool:
+        with psycopg.connect(url, connect_timeout=2):
+            return True
+
+    services.wait_for(accepts, 60, "containerised pg")
+
+
+@pytest.fixture
+def compose_project(server_images: services.DockerEngine, tmp_path: Path) -> Iterator[Project]:
+    engine = server_images
+    root = tmp_path / "erp"
+    root.mkdir()
+    db_port, redis_port, web_port = (services.free_port() for _ in range(3))
+    (root / "docker-compose.yml").write_text(COMPOSE.format(pg_image=postgres_tag()))
+    (root / ".env").write_text(
+        f"POSTGRES_PASSWORD={DB_PASSWORD}\nREDIS_PASSWORD={REDIS_PASSWORD}\n"
+        f"DB_PORT={db_port}\nREDIS_PORT={redis_port}\nWEB_PORT={web_port}\n"
+        "SMTP_PASSWORD=smtp-Pw-3391\n"
+    )
+    name = "erp"
+    ids: dict[str, str] = {}
+    try:
+        ids["db"] = _run(
+            engine,
+            f"{name}-db-1",
+            "--network",
+            "host",
+            "--user",
+            "999:999",
+            *_labels(name, root, "db"),
+            "-e",
+            "POSTGRES_USER=erp",
+            "-e",
+            f"POSTGRES_PASSWORD={DB_PASSWORD}",
+            "-e",
+            "POSTGRES_DB=himalytix",
+            "-e",
+            f"PGPORT={db_port}",
+            "--entrypoint",
+            "docker-entrypoint.sh",
+            postgres_tag(),
+            "postgres",
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+        )
+        ids["redis"] = _run(
+            engine,
+            f"{name}-redis-1",
+            "--network",
+            "host",
+            *_labels(name, root, "redis"),
+            REDIS_TAG,
+            "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(redis_port),
+            "--requirepass",
+            REDIS_PASSWORD,
+            "--save",
+            "",
+        )
+        web_cmd = (
+            "mkdir -p /www/health && echo ok > /www/health/index.html && "
+            f"exec httpd -f -p 127.0.0.1:{web_port} -h /www"
+        )
+        ids["web"] = _run(
+            engine,
+            f"{name}-web-1",
+            "--network",
+            "host",
+            *_labels(name, root, "web"),
+            "-e",
+            f"DATABASE_URL=postgresql://erp:{DB_PASSWORD}@db:{db_port}/himalytix",
+            "-e",
+            f"REDIS_URL=redis://:{REDIS_PASSWORD}@redis:{redis_port}/0",
+            "--health-cmd",
+            f"curl -f http://localhost:{web_port}/health/",
+            SERVER_IMAGE,
+            "sh",
+            "-c",
+            web_cmd,
+        )
+        _wait_postgres(f"postgresql://erp:{DB_PASSWORD}@127.0.0.1:{db_port}/himalytix")
+        services.wait_for(
+            lambda: (
+                subprocess.run(
+                    ["curl", "-sf", f"http://127.0.0.1:{web_port}/health/"], capture_output=True
+                ).returncode
+                == 0
+            ),
+            20,
+            "web",
+        )
+        yield Project(root, name, db_port, redis_port, web_port, engine, ids)
+    finally:
+        for cid in ids.values():
+            engine.cli("rm", "-f", cid, timeout=60)
+
+
+def _no_password(text: str) -> None:
+    for secret in (DB_PASSWORD, REDIS_PASSWORD, "smtp-Pw-3391", FILE_PASSWORD):
+        assert secret not in text
+
+
+def test_compose_project_with_nothing_configured_snapshot_and_discover(
+    compose_project: Project,
+) -> None:
+    p = compose_project
+    done = p.zconsole("snapshot", "--json")
+    _no_password(done.stdout + done.stderr)
+    report = json.loads(done.stdout)
+    pg = report["checks"]["postgres"]
+    assert pg["configured"] and pg["status"] == "ok", pg
+    assert pg["data"]["user"] == "erp"  # from POSTGRES_USER
+    assert pg["data"]["health"]["version_num"] // 10000 == int(postgres_tag().split(":")[1])
+    assert "himalytix" in [d["name"] for d in pg["data"]["health"]["databases"]]
+    redis = report["checks"]["redis"]
+    assert redis["configured"] and redis["status"] == "ok", redis
+    assert redis["data"]["ping_ms"] is not None
+    urls = [e["url"] for e in report["checks"]["http"]["data"]["endpoints"]]
+    health = f"http://127.0.0.1:{p.web_port}/health/"
+    assert health in urls
+    endpoint = next(e for e in report["checks"]["http"]["data"]["endpoints"] if e["url"] == health)
+    assert endpoint["ok"] and endpoint["status_code"] == 200
+    assert report["checks"]["docker"]["configured"]
+
+    listing = p.zconsole("discover")
+    assert listing.returncode == 0, listing.stderr
+    _no_password(listing.stdout + listing.stderr)
+    out = listing.stdout
+    assert f"postgresql://erp:***@127.0.0.1:{p.db_port}/himalytix" in out
+    assert f"redis://:***@127.0.0.1:{p.redis_port}/0" in out
+    assert "from container erp-db-1 (Compose project erp, service db)" in out
+    assert "route: host network" in out
+    assert "named by DATABASE_URL of web" in out and "named by REDIS_URL of web" in out
+
+    shown = p.zconsole("config")
+    _no_password(shown.stdout + shown.stderr)
+    assert "postgres: container erp-db-1 via host network" in shown.stdout
+
+
+def test_stopped_then_removed_db_is_still_reported_from_the_files(
+    compose_project: Project,
+) -> None:
+    p = compose_project
+    p.engine.cli("stop", "-t", "5", p.containers["db"])
+    stopped = json.loads(p.zconsole("discover", "--json").stdout)
+    db = next(c for c in stopped["candidates"] if c["kind"] == "postgres" and c["service"] == "db")
+    assert db["state"] == "not running" and db["origin"] == "container erp-db-1"
+
+    p.engine.cli("rm", "-f", p.containers.pop("db"))
+    listing = p.zconsole("discover")
+    _no_password(listing.stdout + listing.stderr)
+    report = json.loads(p.zconsole("discover", "--json").stdout)
+    db = next(c for c in report["candidates"] if c["kind"] == "postgres")
+    assert db["origin"] == "docker-compose.yml service db"
+    assert db["state"] == "not running"
+    assert db["url"] == f"postgresql://erp:***@127.0.0.1:{p.db_port}/himalytix"
+    assert "from docker-compose.yml service db (Compose project erp, service db)" in listing.stdout
+    # The snapshot says the project's database is down, rather than "not configured".
+    snap = json.loads(p.zconsole("snapshot", "--json").stdout)
+    assert snap["checks"]["postgres"]["configured"]
+    assert snap["checks"]["postgres"]["status"] == "error"
+    assert "connection refused" in snap["checks"]["postgres"]["error"]
+
+
+def test_password_file_is_read_inside_the_container(
+    server_images: services.DockerEngine, tmp_path: Path
+) -> None:
+    engine = server_images
+    port = services.free_port()
+    cid = engine.cli(
+        "create",
+        "--name",
+        "secretive-db",
+        "--network",
+        "host",
+        "--user",
+        "999:999",
+        "-e",
+        "POSTGRES_PASSWORD_FILE=/run/secrets/db_password",
+        "-e",
+        f"PGPORT={port}",
+        "--entrypoint",
+        "docker-entrypoint.sh",
+        postgres_tag(),
+        "postgres",
+        "-c",
+        "listen_addresses=127.0.0.1",
+    ).strip()
+    try:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            data = FILE_PASSWORD.encode() + b"\n"
+            info = tarfile.TarInfo("run/secrets/db_password")
+            info.size, info.mode, info.uid, info.gid = len(data), 0o444, 999, 999
+            tar.addfile(info, io.BytesIO(data))
+        client = docker.DockerClient(base_url=engine.url)
+        client.api.put_archive(cid, "/", buf.getvalue())
+        client.close()
+        engine.cli("start", cid)
+        _wait_postgres(f"postgresql://postgres:{FILE_PASSWORD}@127.0.0.1:{port}/postgres")
+        found = discover(
+            project_dir=tmp_path,
+            defaults=LocalDefaults(
+                pg_socket_dirs=(),
+                pg_ports=(),
+                pg_service_files=(),
+                redis_sockets=(),
+                redis_ports=(),
+                docker_sockets=(str(engine.socket_path),),
+            ),
+        )
+        chosen = found.chosen("postgres")
+        assert chosen is not None
+        assert chosen.url == f"postgresql://postgres:{FILE_PASSWORD}@127.0.0.1:{port}/postgres"
+        assert "POSTGRES_PASSWORD_FILE (/run/secrets/db_password)" in chosen.notes[0]
+        assert FILE_PASSWORD not in "\n".join(chosen.lines())
+        # The password is right: it connects (the server asks for scram over TCP).
+        with psycopg.connect(chosen.url, connect_timeout=3) as conn:
+            assert conn.execute("SELECT current_user").fetchone() == ("postgres",)
+    finally:
+        engine.cli("rm", "-f", cid)
+
+
+def test_bridge_network_address_is_built_never_connected(
+    server_images: services.DockerEngine, tmp_path: Path
+) -> None:
+    """A Redis on a user-defined network, nothing published: the route is the container's own
+    address there. This test only builds and compares it; it never connects to it."""
+    engine = server_images
+    engine.cli("network", "create", "zc-disc-net")
+    cid = ""
+    try:
+        cid = engine.cli(
+            "run",
+            "-d",
+            "--name",
+            "cache-1",
+            "--network",
+            "zc-disc-net",
+            REDIS_TAG,
+            "redis-server",
+            "--requirepass",
+            "bridge-Pw-66",
+        ).strip()
+        ip = engine.cli(
+            "inspect", "-f", '{{(index .NetworkSettings.Networks "zc-disc-net").IPAddress}}', cid
+        ).strip()
+        assert ip
+        found = discover(
+            project_dir=tmp_path,
+            defaults=LocalDefaults(
+                pg_socket_dirs=(),
+                pg_ports=(),
+                pg_service_files=(),
+                redis_sockets=(),
+                redis_ports=(),
+                docker_sockets=(str(engine.socket_path),),
+            ),
+        )
+        redis = found.chosen("redis")
+        assert redis is not None
+        assert redis.url == f"redis://:bridge-Pw-66@{ip}:6379/0"
+        assert redis.route == "container network address on zc-disc-net"
+        assert redis.running is True and redis.container_name == "cache-1"
+    finally:
+        if cid:
+            engine.cli("rm", "-f", cid)
+        engine.cli("network", "rm", "zc-disc-net")
