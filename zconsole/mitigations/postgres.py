@@ -186,8 +186,16 @@ def terminate_long(check: Check[Any], record: object) -> Action:
 
 @mitigation(SOURCE, "terminate_idle_tx")
 def terminate_idle_in_transaction(check: Check[Any], record: object) -> Action:
-    """Terminate sessions idle in a transaction for longer than N minutes (record: N, or config)."""
+    """Terminate sessions idle in a transaction for longer than N minutes (record: N, or config).
+
+    While the server refuses the console for want of a slot, SQL cannot get in: the same key
+    then sends SIGTERM to the backends whose process titles say idle in transaction.
+    """
     pg = _check(check)
+    if pg.title_counts is not None:
+        from zconsole.mitigations.postgres_signal import terminate_idle_tx_by_signal
+
+        return terminate_idle_tx_by_signal(check, record)
     minutes = _minutes(record, pg.settings.kill_idle_tx_after_min)
     secs = minutes * 60
     targets = sorted(
