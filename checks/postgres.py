@@ -326,12 +326,23 @@ class PostgresCheck(Check[PostgresData]):
     name = "postgres"
 
     def __init__(
-        self, settings: PostgresSettings, dsn: str, *, interval: float = 2.0, timeout: float = 5.0
+        self,
+        settings: PostgresSettings,
+        dsn: str,
+        *,
+        interval: float = 2.0,
+        timeout: float = 5.0,
+        container: str = "",
+        docker_url: str = "",
     ) -> None:
         super().__init__(interval=interval, timeout=timeout)
         self.settings = settings
         #: The connection string as config resolved it (see checks/postgres_settings.py).
         self.dsn = dsn
+        #: The container this server runs in and its engine, when known (discovery, or
+        #: ``[postgres] container``): the dump and the restart then go through the Engine API.
+        self.container = container
+        self.docker_url = docker_url
         #: libpq's connect_timeout (whole seconds, at least 2), inside the scheduler's timeout.
         self.connect_timeout = max(2, min(10, int(timeout * 0.8)))
         self._lock = threading.RLock()

@@ -6,9 +6,12 @@ loopback only. The bridge-address route is built from a real container and never
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
+import re
+import stat
 import subprocess
 import sys
 import tarfile
@@ -19,11 +22,21 @@ from pathlib import Path
 import docker
 import psycopg
 import pytest
+import redis
 
 from tests import services
 from tests.conftest import NO_LOCAL_DEFAULTS
 from tests.server_image import REDIS_TAG, SERVER_IMAGE, postgres_tag
+from zconsole import mitigations, pg_dump
+from zconsole.action_runner import ActionRunner, ConfirmRequest
+from zconsole.actions import Action, ActionOutcome, Outcome, Risk
+from zconsole.audit import AuditLog
+from zconsole.checks.postgres import PostgresCheck
+from zconsole.checks.redis import RedisCheck
+from zconsole.config import load_config
+from zconsole.discover_cli import discovered_layer
 from zconsole.discovery import LocalDefaults, discover
+from zconsole.sources import build_checks
 
 pytestmark = pytest.mark.docker
 
@@ -383,3 +396,121 @@ def test_bridge_network_address_is_built_never_connected(
         if cid:
             engine.cli("rm", "-f", cid)
         engine.cli("network", "rm", "zc-disc-net")
+
+
+# -- mitigations that fit a containerised service ---------------------------------------------
+
+
+def _discovered_checks(
+    p: Project, monkeypatch: pytest.MonkeyPatch
+) -> tuple[PostgresCheck, RedisCheck]:
+    """The checks `zconsole` builds in the project directory with nothing configured."""
+    monkeypatch.setenv("ZCONSOLE_LOCAL_DEFAULTS", p.env()["ZCONSOLE_LOCAL_DEFAULTS"])
+    monkeypatch.chdir(p.root)
+    bare = load_config(env={})
+    layer, summary = discovered_layer(bare, p.root)
+    config = load_config(env={}, discovered=layer, discovered_label=summary)
+    assert config.postgres.container == "erp-db-1"
+    checks = {c.name: c for c in build_checks(config)}
+    pg, redis_check = checks.pop("postgres"), checks.pop("redis")
+    for other in checks.values():
+        other.close()
+    assert isinstance(pg, PostgresCheck) and isinstance(redis_check, RedisCheck)
+    return pg, redis_check
+
+
+def _run_action(action: Action, tmp_path: Path) -> ActionOutcome:
+    async def confirm(request: ConfirmRequest) -> bool:
+        return True
+
+    runner = ActionRunner(audit=AuditLog(tmp_path / "audit.jsonl"), confirm=confirm)
+    return asyncio.run(runner.run(action))
+
+
+def test_emergency_dump_runs_inside_the_container_when_the_host_has_no_pg_dump(
+    compose_project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    p = compose_project
+    url = f"postgresql://erp:{DB_PASSWORD}@127.0.0.1:{p.db_port}/himalytix"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE invoices (id int PRIMARY KEY, total numeric)")
+        conn.execute("INSERT INTO invoices SELECT g, g * 1.5 FROM generate_series(1, 500) g")
+    pg, _ = _discovered_checks(p, monkeypatch)
+    try:
+        assert pg.collect().error is None
+        # This host's pg_dump is missing (or older than the server): the seam says so.
+        monkeypatch.setattr(pg_dump, "suitable_pg_dump", lambda major: None)
+        action = mitigations.build("postgres", "dump", pg, None)
+        assert "POST /containers/erp-db-1/exec  pg_dump" in action.preview
+        assert "--format=custom" in action.preview and DB_PASSWORD not in action.preview
+        outcome = _run_action(action, tmp_path)
+        assert outcome.outcome is Outcome.SUCCEEDED, outcome.text
+        assert "in container erp-db-1" in outcome.text
+        dumps = list(p.root.glob("emergency_himalytix_*.dump"))
+        assert len(dumps) == 1 and stat.S_IMODE(dumps[0].stat().st_mode) == 0o600
+        bindir = services.postgres_bindir()
+        assert bindir is not None
+        listed = subprocess.run(
+            [str(bindir / "pg_restore"), "--list", str(dumps[0])],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert "TABLE public invoices erp" in listed.stdout
+        assert "TABLE DATA public invoices erp" in listed.stdout
+    finally:
+        pg.close()
+
+
+def test_restarting_the_database_restarts_its_compose_service(
+    compose_project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    p = compose_project
+    pg, _ = _discovered_checks(p, monkeypatch)
+    started = p.engine.cli("inspect", "-f", "{{.State.StartedAt}}", p.containers["db"]).strip()
+    try:
+        action = mitigations.build("postgres", "restart_service", pg, None)
+        assert action.risk is Risk.DESTRUCTIVE and action.target == "erp/db"
+        assert f"POST /containers/{p.containers['db'][:12]}/restart?t=10  (erp-db-1)" in (
+            action.preview
+        )
+        outcome = _run_action(action, tmp_path)
+        assert outcome.outcome is Outcome.SUCCEEDED, outcome.text
+        assert outcome.text == "restarted database service erp/db: erp-db-1"
+        again = p.engine.cli("inspect", "-f", "{{.State.StartedAt}}", p.containers["db"]).strip()
+        assert again != started
+        _wait_postgres(f"postgresql://erp:{DB_PASSWORD}@127.0.0.1:{p.db_port}/himalytix")
+    finally:
+        pg.close()
+
+
+def test_purge_and_restore_work_on_the_discovered_redis(
+    compose_project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    p = compose_project
+    direct = redis.Redis(port=p.redis_port, password=REDIS_PASSWORD)
+    direct.lpush("celery", *(json.dumps({"id": i}) for i in range(300)))
+    before = direct.lrange("celery", 0, -1)
+    pg, check = _discovered_checks(p, monkeypatch)
+    pg.close()
+    try:
+        snap = check.collect()
+        assert snap.error is None and snap.data is not None
+        celery = next(q for q in snap.data.queues if q.name == "celery")
+        action = mitigations.build("redis", "purge", check, celery)
+        assert REDIS_PASSWORD not in action.preview
+        outcome = _run_action(action, tmp_path)
+        assert outcome.outcome is Outcome.SUCCEEDED, outcome.text
+        assert direct.llen("celery") == 0
+        saved = re.search(r"zconsole redis-restore (\S+\.jsonl)", outcome.text)
+        assert saved is not None
+        # In the project directory, nothing configured: the restore finds the same Redis.
+        done = p.zconsole("redis-restore", saved.group(1))
+        assert done.returncode == 0, done.stderr
+        _no_password(done.stdout + done.stderr)
+        assert "restored 300 items" in done.stdout
+        assert direct.lrange("celery", 0, -1) == before
+    finally:
+        check.close()
+        direct.close()

@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from zconsole.discover_cli import discover_command
 
             return _exit(discover_command(config, args))
-        if not args.no_discover and args.command in (None, "snapshot", "config"):
+        if not args.no_discover and args.command in (None, "snapshot", "config", "redis-restore"):
             config = _with_discovery(config, args)
     except ConfigError as exc:
         print(f"zconsole: {exc}", file=sys.stderr)

@@ -96,6 +96,9 @@ def config_text(found: Discovery) -> str:
             continue
         lines += ["", f"# {redact(chosen.origin)} via {redact(chosen.route)}", f"[{section}]"]
         lines.append(f"{key} = {_toml_string(chosen.url)}")
+        if kind == "postgres" and chosen.container_id:
+            container = chosen.container_name or chosen.container_id
+            lines.append(f"container = {_toml_string(container)}")
         for other in found.of_kind(kind):
             if other is not chosen:
                 lines.append(f"# also found: {redact(other.url)} ({redact(other.origin)})")

@@ -126,6 +126,8 @@ class Discovery:
             chosen = self.chosen(kind)
             if kind in wanted and chosen is not None:
                 layer[section] = {key: chosen.url}
+                if kind == "postgres" and chosen.container_id:
+                    layer[section]["container"] = chosen.container_name or chosen.container_id
         if "http" in wanted and self.endpoints():
             layer["http"] = {
                 "endpoints": [

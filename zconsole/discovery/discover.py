@@ -199,6 +199,11 @@ def _app_candidates(services: list[_Service], servers: list[Candidate]) -> list[
                     project=app.facts.project,
                     service=target.facts.service if target is not None else "",
                     container_id=target.facts.container_id if target is not None else "",
+                    container_name=(
+                        target.facts.name
+                        if target is not None and target.facts.container_id
+                        else ""
+                    ),
                     named_by=named_by,
                     tier=tier,
                 )

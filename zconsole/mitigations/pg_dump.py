@@ -64,6 +64,29 @@ def find_pg_dump(server_major: int | None = None) -> str:
     raise DumpError("pg_dump not found (Debian: apt-get install postgresql-client)")
 
 
+def suitable_pg_dump(server_major: int | None) -> str | None:
+    """A pg_dump on this host at least as new as the server, or None (none at all, or only
+    older ones: pg_dump refuses a newer server, and the dump then runs in its container)."""
+    installed = []
+    for path in glob.glob("/usr/lib/postgresql/*/bin/pg_dump"):
+        with contextlib.suppress(ValueError):
+            installed.append((int(Path(path).parts[-3]), path))
+    for major, path in sorted(installed):
+        if server_major is None or major >= server_major:
+            return path
+    found = shutil.which("pg_dump")
+    if found is None:
+        return None
+    try:
+        version = subprocess.run(
+            [found, "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+        major = int(version.split()[-1].split(".")[0])
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+        return None
+    return found if server_major is None or major >= server_major else None
+
+
 def dump_path(directory: str | Path, database: str, now: datetime | None = None) -> Path:
     """emergency_<db>_<YYYYmmdd_HHMMSS>.sql in `directory` (the runbooks' naming)."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d_%H%M%S")

@@ -266,9 +266,15 @@ def emergency_dump(check: Check[Any], record: object) -> Action:
         params["dbname"] = record.datname
     database = params.get("dbname") or params.get("user") or "postgres"
     params["dbname"] = database
-    path = pg_dump.dump_path(pg.settings.dump_dir, database)
     major = pg.server_version // 10000 if pg.server_version else None
-    binary = pg_dump.find_pg_dump(major)
+    suitable = pg_dump.suitable_pg_dump(major)
+    if suitable is None and pg.container and pg.docker_url:
+        from zconsole.mitigations.postgres_container import container_dump_action
+
+        reason = f"no pg_dump on this host for PostgreSQL {major or '?'}"
+        return container_dump_action(pg, database, reason)
+    path = pg_dump.dump_path(pg.settings.dump_dir, database)
+    binary = suitable or pg_dump.find_pg_dump(major)
 
     def execute() -> str:
         progress = pg.dump_progress
