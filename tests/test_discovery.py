@@ -320,6 +320,10 @@ def test_snapshot_with_nothing_configured_uses_local_defaults(
     assert report["checks"]["postgres"]["status"] in ("ok", "warn"), report["checks"]["postgres"]
     assert report["checks"]["postgres"]["data"]["user"] == "postgres"
     assert report["checks"]["redis"]["status"] == "ok", report["checks"]["redis"]
+    assert report["discovered"] == {
+        "postgres": f"{pgpass} via password from ~/.pgpass",
+        "redis": f"local defaults via TCP 127.0.0.1:{redis_server.port}",
+    }
     shown = _zconsole(workdir, "config", local=local).stdout
     assert f"discovered (postgres: {pgpass} via password from ~/.pgpass" in shown
     assert f"redis: local defaults via TCP 127.0.0.1:{redis_server.port}" in shown
@@ -328,6 +332,7 @@ def test_snapshot_with_nothing_configured_uses_local_defaults(
         _zconsole(workdir, "--no-discover", "snapshot", "--json", local=local).stdout
     )
     assert plain["checks"]["postgres"]["configured"] is False
+    assert "discovered" not in plain
 
 
 def test_precedence_flags_env_files_then_discovery(
@@ -336,7 +341,7 @@ def test_precedence_flags_env_files_then_discovery(
     found = discover(project_dir=project, defaults=NOWHERE)
     layer = found.config_layer(["postgres", "http"])
     assert layer["postgres"]["dsn"].endswith("@127.0.0.1:5433/himalytix")
-    config = load_config(env={}, cwd=project, discovered=layer, discovered_label="test")
+    config = load_config(env={}, cwd=project, discovered=layer, discovered_how={"postgres": "test"})
     assert config.postgres.dsn.endswith("@127.0.0.1:5433/himalytix")
     (project / "zconsole.toml").write_text('[postgres]\ndsn = "postgresql://file@127.0.0.1/x"\n')
     config = load_config(env={}, cwd=project, discovered=layer)

@@ -251,6 +251,11 @@ def test_compose_project_with_nothing_configured_snapshot_and_discover(
     endpoint = next(e for e in report["checks"]["http"]["data"]["endpoints"] if e["url"] == health)
     assert endpoint["ok"] and endpoint["status_code"] == 200
     assert report["checks"]["docker"]["configured"]
+    # Each source found this way says how.
+    assert report["discovered"]["postgres"] == "container erp-db-1 via host network"
+    assert report["discovered"]["redis"] == "container erp-redis-1 via host network"
+    assert report["discovered"]["http"] == "1 endpoint from container erp-web-1"
+    assert report["discovered"]["docker"].startswith("local defaults via unix socket")
 
     listing = p.zconsole("discover")
     assert listing.returncode == 0, listing.stderr
@@ -408,8 +413,8 @@ def _discovered_checks(
     monkeypatch.setenv("ZCONSOLE_LOCAL_DEFAULTS", p.env()["ZCONSOLE_LOCAL_DEFAULTS"])
     monkeypatch.chdir(p.root)
     bare = load_config(env={})
-    layer, summary = discovered_layer(bare, p.root)
-    config = load_config(env={}, discovered=layer, discovered_label=summary)
+    layer, how = discovered_layer(bare, p.root)
+    config = load_config(env={}, discovered=layer, discovered_how=how)
     assert config.postgres.container == "erp-db-1"
     checks = {c.name: c for c in build_checks(config)}
     pg, redis_check = checks.pop("postgres"), checks.pop("redis")

@@ -140,7 +140,7 @@ def _with_discovery(config: Config, args: argparse.Namespace) -> Config:
     """Discovery fills what flags, environment and config files left unset (the lowest layer)."""
     from zconsole.discover_cli import discovered_layer
 
-    layer, summary = discovered_layer(config, args.project)
+    layer, how = discovered_layer(config, args.project)
     if not layer:
         return config
     return load_config(
@@ -148,7 +148,7 @@ def _with_discovery(config: Config, args: argparse.Namespace) -> Config:
         target=args.target,
         flags=_flags(args),
         discovered=layer,
-        discovered_label=summary,
+        discovered_how=how,
     )
 
 
@@ -182,6 +182,9 @@ def collect_snapshot(config: Config) -> dict[str, Any]:
         "hostname": socket.gethostname(),
         "worst": worst(configured).value,
         "checks": {name: snapshots[name].to_json() for name in (c.name for c in checks)},
+        # Sources found with nothing configured, and how (e.g. "container erp-db-1 via host
+        # network"); present only when discovery filled one.
+        **({"discovered": dict(config.discovered)} if config.discovered else {}),
     }
 
 

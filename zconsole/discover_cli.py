@@ -47,14 +47,14 @@ def run_discovery(config: Config, project: Path | None) -> Discovery:
     return discover(project_dir=project or Path.cwd(), docker_url=config.docker.host)
 
 
-def discovered_layer(config: Config, project: Path | None) -> tuple[dict[str, Any], str]:
-    """(config layer, one line for the sources list) for what the config leaves unset."""
+def discovered_layer(config: Config, project: Path | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """(config layer, how each of its sources was found) for what the config leaves unset."""
     kinds = unset_kinds(config)
     if not kinds:
-        return {}, ""
+        return {}, {}
     found = run_discovery(config, project)
     layer = found.config_layer(kinds)
-    return layer, found.summary([k for k in kinds if k in layer])
+    return layer, found.how([k for k in kinds if k in layer])
 
 
 def render(found: Discovery) -> str:

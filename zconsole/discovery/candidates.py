@@ -137,13 +137,20 @@ class Discovery:
             }
         return layer
 
-    def summary(self, kinds: Iterable[str] = KINDS) -> str:
-        """One line for config's list of sources: what was found, from where."""
-        parts = []
+    def how(self, kinds: Iterable[str] = KINDS) -> dict[str, str]:
+        """How each source discovery fills was found: kind -> "origin via route"."""
+        out: dict[str, str] = {}
         for kind in kinds:
             chosen = self.chosen(kind)
             if chosen is not None and kind != "http":
-                parts.append(f"{kind}: {chosen.origin} via {chosen.route}")
-        if "http" in kinds and self.endpoints():
-            parts.append(f"http: {len(self.endpoints())} endpoints")
-        return redact("; ".join(parts))
+                out[kind] = redact(f"{chosen.origin} via {chosen.route}")
+        endpoints = self.endpoints() if "http" in kinds else []
+        if endpoints:
+            n = len(endpoints)
+            origins = ", ".join(dict.fromkeys(c.origin for c in endpoints))
+            out["http"] = redact(f"{n} endpoint{'s' if n > 1 else ''} from {origins}")
+        return out
+
+    def summary(self, kinds: Iterable[str] = KINDS) -> str:
+        """One line for config's list of sources: what was found, from where."""
+        return "; ".join(f"{kind}: {text}" for kind, text in self.how(kinds).items())

@@ -340,6 +340,15 @@ def _projects(
     return projects, current, current_dir, problems
 
 
+def _local_engine(url: str) -> bool:
+    if url.startswith("unix://"):
+        return True
+    if url.startswith("tcp://"):
+        host = urlsplit(url).hostname or ""
+        return host in ("localhost", "::1") or host.startswith("127.")
+    return False
+
+
 def discover(
     *,
     project_dir: Path | None = None,
@@ -356,6 +365,10 @@ def discover(
         docker_url = docker.url if docker is not None else ""
     containers: list[ServiceFacts] = []
     answered = False
+    if docker_url and not _local_engine(docker_url):
+        # A remote engine's containers are on another host: their loopback is not ours.
+        problems.append(f"Docker engine {redact(docker_url)} is not on this host: not searched")
+        docker_url = ""
     if docker_url:
         try:
             containers = engine.containers(docker_url)

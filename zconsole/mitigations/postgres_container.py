@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +31,8 @@ CONTAINER_DUMP_OPTIONS = ("--no-password", "--format=custom", "--lock-wait-timeo
 COMPOSE_PROJECT = "com.docker.compose.project"
 COMPOSE_SERVICE = "com.docker.compose.service"
 RESTART_TIMEOUT_S = 10
+#: Stream number of stdout in the Engine API's multiplexed exec stream.
+STDOUT = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,14 @@ class ContainerDump:
     path: Path
     size_bytes: int
     seconds: float
+
+
+def frames_iter(sock: Any, tty: bool) -> Iterator[tuple[int, bytes]]:
+    """(stream number, bytes) frames of a multiplexed exec stream (the SDK's own parser)."""
+    from docker.utils.socket import frames_iter as engine_frames
+
+    frames: Iterator[tuple[int, bytes]] = engine_frames(sock, tty)  # type: ignore[no-untyped-call]
+    return frames
 
 
 def _client(url: str) -> Any:
@@ -52,6 +62,14 @@ def container_dump_path(directory: str | Path, database: str, now: datetime | No
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d_%H%M%S")
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in database) or "db"
     return Path(directory or ".") / f"emergency_{safe}_{stamp}.dump"
+
+
+def _close_socket(sock: Any) -> None:
+    # For a unix socket the SDK hands over a socket.SocketIO: closing it leaves the socket.
+    for handle in (getattr(sock, "_sock", None), sock):
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                handle.close()
 
 
 def dump_argv(user: str, database: str) -> list[str]:
@@ -85,19 +103,20 @@ def run_container_dump(
             exec_id = client.api.exec_create(
                 container, dump_argv(user, database), stdout=True, stderr=True, environment=env
             )["Id"]
-            stream = client.api.exec_start(exec_id, stream=True, demux=True)
+            # The raw exec socket, read frame by frame and closed here: the SDK's streaming
+            # wrapper leaves the socket open once the stream has ended.
+            sock = client.api.exec_start(exec_id, socket=True)
             try:
-                for chunk_out, chunk_err in stream:
-                    if chunk_out:
-                        out.write(chunk_out)
-                        written += len(chunk_out)
+                for stream, chunk in frames_iter(sock, tty=False):
+                    if stream == STDOUT:
+                        out.write(chunk)
+                        written += len(chunk)
                         if progress is not None:
                             progress(written)
-                    if chunk_err and len(errors) < 64 * 1024:
-                        errors.extend(chunk_err)
+                    elif len(errors) < 64 * 1024:
+                        errors.extend(chunk)
             finally:
-                # The stream's socket outlives client.close(); the SDK closes it only here.
-                stream.close()
+                _close_socket(sock)
         code = client.api.exec_inspect(exec_id).get("ExitCode")
         if code != 0:
             last = [line for line in errors.decode(errors="replace").splitlines() if line.strip()]
