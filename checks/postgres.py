@@ -29,13 +29,13 @@ import psycopg
 from psycopg.rows import dict_row
 
 from zconsole.checks.base import Check, Status, grade, worst
-from zconsole.checks.postgres_settings import PostgresSettings
 from zconsole.checks.pg_processes import (
     Backend,
     ProcessCounts,
     count_backends,
     is_out_of_connections,
 )
+from zconsole.checks.postgres_settings import PostgresSettings
 from zconsole.checks.secrets import redact
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -580,11 +580,12 @@ class PostgresCheck(Check[PostgresData]):
             params = psycopg.conninfo.conninfo_to_dict(self.dsn)
         except psycopg.ProgrammingError:
             return None
-        host = str(params.get("host") or os.environ.get("PGHOST") or "")
+        # Config resolved PG* into the DSN already; no host means libpq's default socket.
+        host = str(params.get("host") or "")
         if host and not (host.startswith(("/", "127.")) or host in ("localhost", "::1")):
             return None
         try:
-            return int(str(params.get("port") or os.environ.get("PGPORT") or 5432))
+            return int(str(params.get("port") or 5432))
         except ValueError:
             return None
 

@@ -36,7 +36,7 @@ from zconsole.checks.redis import RedisCheck
 from zconsole.config import load_config
 from zconsole.discover_cli import discovered_layer
 from zconsole.discovery import LocalDefaults, discover
-from zconsole.sources import build_checks
+from zconsole.registry import build_checks
 
 pytestmark = pytest.mark.docker
 

@@ -21,7 +21,7 @@ from zconsole.audit import AuditLog
 from zconsole.checks.base import Status
 from zconsole.checks.pg_processes import count_backends, parse_title
 from zconsole.checks.postgres import PostgresCheck
-from zconsole.config import PostgresConfig
+from zconsole.checks.postgres_settings import PostgresSettings
 from zconsole.mitigations import build
 
 pytestmark = pytest.mark.postgres
@@ -81,7 +81,7 @@ def full_server() -> Iterator[services.Postgres]:
 def test_out_of_connections_counts_titles_and_signal_terminate_frees_slots(
     full_server: services.Postgres, tmp_path: Path
 ) -> None:
-    check = PostgresCheck(PostgresConfig(), full_server.url("zc_mon", db="postgres"), timeout=5)
+    check = PostgresCheck(PostgresSettings(), full_server.url("zc_mon", db="postgres"), timeout=5)
     held: list[psycopg.Connection[Any]] = []
     try:
         first = check.collect()
