@@ -261,10 +261,15 @@ def test_local_defaults_find_a_socket_pgpass_and_tcp(
     pgpass = tmp_path / "pgpass"
     pgpass.write_text(f"127.0.0.1:{postgres_server.port}:postgres:postgres:pgpass-pw-314\n")
     pgpass.chmod(0o600)
+    service_file = tmp_path / "pg_service.conf"
+    service_file.write_text(
+        f"[erp]\nhost=127.0.0.1\nport={postgres_server.port}\nuser=postgres\n"
+        "password=service-pw-271\n"
+    )
     local = LocalDefaults(
         pg_socket_dirs=(str(postgres_server.root), str(tmp_path / "none")),
         pg_ports=(postgres_server.port,),
-        pg_service_files=(),
+        pg_service_files=(str(service_file), str(tmp_path / "missing.conf")),
         pgpass=str(pgpass),
         redis_sockets=(),
         redis_ports=(redis_server.port, services.closed_port()),
@@ -273,6 +278,9 @@ def test_local_defaults_find_a_socket_pgpass_and_tcp(
     found = discover(project_dir=tmp_path, defaults=local)
     routes = [(c.kind, c.route) for c in found.candidates]
     assert ("postgres", "password from ~/.pgpass") in routes
+    assert ("postgres", "libpq service erp") in routes
+    service = next(c for c in found.candidates if c.route == "libpq service erp")
+    assert service.url == "service=erp" and redact("service-pw-271") == "***"
     sock = f"{postgres_server.root}/.s.PGSQL.{postgres_server.port}"
     assert ("postgres", f"unix socket {sock}") in routes
     # The server also answers on TCP 127.0.0.1:port: the same server as the ~/.pgpass entry,
@@ -282,10 +290,12 @@ def test_local_defaults_find_a_socket_pgpass_and_tcp(
     assert [c.route for c in found.of_kind("redis")] == [f"TCP 127.0.0.1:{redis_server.port}"]
     assert found.of_kind("docker") == []  # no socket at that path
     assert redact("pgpass-pw-314") == "***"
-    # The first found, as libpq would: the ~/.pgpass entry; its password is not in the URL.
+    # The first found, in libpq's order: the service file, then ~/.pgpass (whose password is
+    # not in the URL: libpq reads it itself), then the socket, then TCP.
     chosen = found.chosen("postgres")
-    assert chosen is not None
-    assert chosen.url == f"postgresql://postgres@127.0.0.1:{postgres_server.port}/postgres"
+    assert chosen is not None and chosen.url == "service=erp"
+    pgpass_entry = next(c for c in found.candidates if c.route == "password from ~/.pgpass")
+    assert pgpass_entry.url == f"postgresql://postgres@127.0.0.1:{postgres_server.port}/postgres"
 
 
 def _zconsole(

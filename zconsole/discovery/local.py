@@ -57,6 +57,13 @@ class LocalDefaults:
 def local_defaults() -> LocalDefaults:
     """The defaults, with the test seam's changes applied."""
     base = LocalDefaults()
+    # libpq's own overrides of where its service files are.
+    named = [os.environ.get("PGSERVICEFILE", "")]
+    if os.environ.get("PGSYSCONFDIR"):
+        named.append(os.path.join(os.environ["PGSYSCONFDIR"], "pg_service.conf"))
+    if any(named):
+        files = (*(n for n in named if n), *base.pg_service_files)
+        base = replace(base, pg_service_files=files)
     raw = os.environ.get(SEAM_VARIABLE, "")
     if not raw:
         return base
