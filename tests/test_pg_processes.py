@@ -120,7 +120,7 @@ def test_out_of_connections_counts_titles_and_signal_terminate_frees_slots(
 
         # The key for "terminate idle in transaction" takes the signal route now.
         action = build("postgres", "terminate_idle_tx", check, None)
-        assert action.name == "postgres.terminate_idle_tx_signal"
+        assert action.title.startswith(f"SIGTERM {USABLE - 1} idle-in-transaction backends")
         for pid in idle_pids:
             assert (
                 f"pid {pid}  zc_app@shop  from 127.0.0.1  [idle in transaction]" in action.preview
