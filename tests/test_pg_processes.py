@@ -93,6 +93,13 @@ def test_out_of_connections_counts_titles_and_signal_terminate_frees_slots(
             conn.execute("SELECT 1")  # opens a transaction, then sits idle in it
             held.append(conn)
         check.close()  # the console's own slot goes too: it reconnects into a full server
+
+        def monitor_gone() -> bool:
+            # A closed connection's backend exits a moment later; until then it holds a slot.
+            now = count_backends(full_server.port)
+            return now is not None and "zc_mon" not in now.by("user")
+
+        services.wait_for(monitor_gone, 10, "the monitor's backend to exit")
         busy = psycopg.connect(full_server.url("zc_app", db="shop"), autocommit=True)
         held.append(busy)
         with pytest.raises(psycopg.OperationalError, match="reserved"):
