@@ -639,7 +639,7 @@ class PostgresCheck(Check[PostgresData]):
             privileges=last.privileges if last else "limited",
             limitations=(note,),
             long_query_s=self.settings.long_query_s,
-            dump=self.dump,
+            dump=self.dump_progress.status,
             refused=self._last_error,
             title_backends=counts.backends,
         )

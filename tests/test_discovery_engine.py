@@ -27,7 +27,7 @@ import redis
 from tests import services
 from tests.conftest import NO_LOCAL_DEFAULTS
 from tests.server_image import REDIS_TAG, SERVER_IMAGE, postgres_tag
-from zconsole import mitigations, pg_dump
+from zconsole import mitigations
 from zconsole.action_runner import ActionRunner, ConfirmRequest
 from zconsole.actions import Action, ActionOutcome, Outcome, Risk
 from zconsole.audit import AuditLog
@@ -36,6 +36,7 @@ from zconsole.checks.redis import RedisCheck
 from zconsole.config import load_config
 from zconsole.discover_cli import discovered_layer
 from zconsole.discovery import LocalDefaults, discover
+from zconsole.mitigations import pg_dump
 from zconsole.registry import build_checks
 
 pytestmark = pytest.mark.docker

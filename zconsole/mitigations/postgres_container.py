@@ -141,32 +141,27 @@ def run_container_dump(
 
 def container_dump_action(pg: PostgresCheck, database: str, reason: str) -> Action:
     """The emergency dump through the database container (the host's pg_dump cannot do it)."""
-    from dataclasses import replace
-
-    from zconsole.checks.postgres import DumpStatus
-
     params, password = pg.dump_conninfo()
     user = params.get("user") or "postgres"
     path = container_dump_path(pg.settings.dump_dir, database)
 
     def execute() -> str:
-        started = time.monotonic()
-        status = DumpStatus(database=database, path=str(path), bytes_written=0, running=True)
-        pg.dump = status
-
-        def progress(written: int) -> None:
-            pg.dump = replace(status, bytes_written=written, elapsed_s=time.monotonic() - started)
-
+        progress = pg.dump_progress
+        progress.start(database, str(path))
         try:
             result = run_container_dump(
-                pg.docker_url, pg.container, user, database, password, path, progress=progress
+                pg.docker_url,
+                pg.container,
+                user,
+                database,
+                password,
+                path,
+                progress=progress.advance,
             )
         except ActionError as exc:
-            pg.dump = replace(status, running=False, error=str(exc))
+            progress.fail(str(exc))
             raise
-        pg.dump = replace(
-            status, bytes_written=result.size_bytes, running=False, elapsed_s=result.seconds
-        )
+        progress.finish(result.size_bytes, result.seconds)
         return (
             f"pg_dump {database} in container {pg.container} → {result.path} "
             f"({result.size_bytes} bytes, {result.seconds:.1f} s)"
@@ -174,7 +169,6 @@ def container_dump_action(pg: PostgresCheck, database: str, reason: str) -> Acti
 
     argv = " ".join(dump_argv(user, database))
     return Action(
-        name="postgres.dump",
         title=f"Emergency pg_dump of {database} (inside container {pg.container})",
         target=database,
         risk=Risk.DISRUPTIVE,
@@ -186,7 +180,6 @@ def container_dump_action(pg: PostgresCheck, database: str, reason: str) -> Acti
         ),
         execute=execute,
         timeout=3600.0,
-        source=SOURCE,
     )
 
 
@@ -242,7 +235,6 @@ def restart_database_service(check: Check[Any], record: object) -> Action:
         for cid, n in zip(ids, names, strict=True)
     ]
     return Action(
-        name="postgres.restart_service",
         title=f"Restart the database service {label}",
         target=label,
         risk=Risk.DESTRUCTIVE,
@@ -252,5 +244,4 @@ def restart_database_service(check: Check[Any], record: object) -> Action:
         ),
         execute=execute,
         timeout=RESTART_TIMEOUT_S * len(ids) + 60.0,
-        source=SOURCE,
     )

@@ -71,12 +71,10 @@ def terminate_idle_tx_by_signal(check: Check[Any], record: object) -> Action:
     if not targets:
         raise ValueError("no backend is idle in transaction (by its process title)")
     return Action(
-        name="postgres.terminate_idle_tx_signal",
         title=f"SIGTERM {len(targets)} idle-in-transaction backends (server out of connections)",
         target=f"{len(targets)} backends",
         risk=Risk.DESTRUCTIVE,
         preview=preview(counts.postmaster, targets),
         execute=lambda: _execute(targets),
         timeout=15.0,
-        source=SOURCE,
     )
