@@ -386,3 +386,28 @@ def test_discover_write_makes_a_0600_config_that_loads(project: Path) -> None:
     assert config.postgres.dsn == written["postgres"]["dsn"]
     again = _zconsole(project, "discover", "--write", "zconsole.toml")
     assert again.returncode == 2 and "not overwritten" in again.stderr
+
+
+async def test_the_console_says_where_it_found_what_nobody_configured(
+    redis_server: services.Redis, workdir: Path
+) -> None:
+    from tests.pilot import wait_until
+    from zconsole.app import ZConsoleApp
+    from zconsole.registry import build_checks
+
+    how = {"redis": f"local defaults via TCP 127.0.0.1:{redis_server.port}"}
+    config = load_config(
+        env={},
+        discovered={"redis": {"url": redis_server.url}, "docker": {"enabled": False}},
+        discovered_how=how,
+    )
+    assert config.redis.url == redis_server.url
+    app = ZConsoleApp(config, build_checks(config))
+    async with app.run_test(size=(200, 60)) as pilot:
+        await wait_until(
+            pilot,
+            lambda: any(
+                n.title == "Found with nothing configured" and how["redis"] in n.message
+                for n in app._notifications
+            ),
+        )
