@@ -103,7 +103,7 @@ def _server_candidates(services: list[_Service]) -> list[Candidate]:
             url = _server_url(server, Address(UNKNOWN_HOST, server.port, route, False))
         else:
             route, url = address.route, _server_url(server, address)
-        notes = [f"from {', '.join(server.evidence)}"] if server.evidence else []
+        notes = [f"read from {', '.join(server.evidence)}"] if server.evidence else []
         out.append(
             Candidate(
                 kind=server.kind,
@@ -130,7 +130,7 @@ def _same_server(a: Candidate, host: str, port: int) -> bool:
 
 
 def _resolve_app_url(
-    var: str, url: str, app: _Service, services: list[_Service]
+    url: str, app: _Service, services: list[_Service]
 ) -> tuple[str, int, str, _Service | None] | None:
     """(host, port, route, the server's service) a URL of the app's environment points at."""
     parts = urlsplit(url)
@@ -165,7 +165,7 @@ def _app_candidates(services: list[_Service], servers: list[Candidate]) -> list[
         for var, url in app_urls(app.facts):
             if not url.startswith(("postgres", "redis", "rediss")):
                 continue
-            resolved = _resolve_app_url(var, url, app, services)
+            resolved = _resolve_app_url(url, app, services)
             if resolved is None:
                 continue
             host, port, route, target = resolved

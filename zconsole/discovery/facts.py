@@ -153,14 +153,16 @@ def postgres_server(facts: ServiceFacts) -> Server | None:
             evidence.append(f"{var} ({path})")
     database = env.get("POSTGRES_DB") or env.get("POSTGRESQL_DATABASE") or user
     argv = _command_argv(facts.command)
-    port = (
-        _int(_option(argv, "-p", "--port"))
-        or _int(env.get("PGPORT"))
-        or _int(env.get("POSTGRESQL_PORT_NUMBER"))
-        or 5432
-    )
-    if port != 5432:
-        evidence.append(f"port {port}")
+    port = 5432
+    for name, value in (
+        ("-p in its command", _option(argv, "-p", "--port")),
+        ("PGPORT", env.get("PGPORT")),
+        ("POSTGRESQL_PORT_NUMBER", env.get("POSTGRESQL_PORT_NUMBER")),
+    ):
+        if _int(value):
+            port = _int(value) or port
+            evidence.append(f"{name} ({port})")
+            break
     return Server("postgres", port, user, password, database, tuple(evidence))
 
 
@@ -180,9 +182,15 @@ def redis_server(facts: ServiceFacts) -> Server | None:
                 password = env[var]
                 evidence.append(var)
                 break
-    port = _int(_option(argv, "--port")) or _int(env.get("REDIS_PORT_NUMBER")) or 6379
-    if port != 6379:
-        evidence.append(f"port {port}")
+    port = 6379
+    for name, value in (
+        ("--port", _option(argv, "--port")),
+        ("REDIS_PORT_NUMBER", env.get("REDIS_PORT_NUMBER")),
+    ):
+        if _int(value):
+            port = _int(value) or port
+            evidence.append(f"{name} ({port})")
+            break
     return Server("redis", port, password=password, evidence=tuple(evidence))
 
 
