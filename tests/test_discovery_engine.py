@@ -465,6 +465,12 @@ def test_emergency_dump_runs_inside_the_container_when_the_host_has_no_pg_dump(
         assert listed.returncode == 0, listed.stderr
         assert "TABLE public invoices erp" in listed.stdout
         assert "TABLE DATA public invoices erp" in listed.stdout
+        # A dump that fails inside the container says why and leaves no partial file.
+        failed = _run_action(mitigations.build("postgres", "dump", pg, "no_such_db"), tmp_path)
+        assert failed.outcome is Outcome.FAILED
+        assert "pg_dump in container erp-db-1 failed (1)" in failed.text
+        assert "no_such_db" in failed.text and DB_PASSWORD not in failed.text
+        assert not list(p.root.glob("emergency_no_such_db_*"))
     finally:
         pg.close()
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from zconsole.checks.docker_settings import is_local_engine
 from zconsole.checks.secrets import redact
 from zconsole.discovery import compose, engine, local
 from zconsole.discovery.candidates import (
@@ -340,15 +341,6 @@ def _projects(
     return projects, current, current_dir, problems
 
 
-def _local_engine(url: str) -> bool:
-    if url.startswith("unix://"):
-        return True
-    if url.startswith("tcp://"):
-        host = urlsplit(url).hostname or ""
-        return host in ("localhost", "::1") or host.startswith("127.")
-    return False
-
-
 def discover(
     *,
     project_dir: Path | None = None,
@@ -365,7 +357,7 @@ def discover(
         docker_url = docker.url if docker is not None else ""
     containers: list[ServiceFacts] = []
     answered = False
-    if docker_url and not _local_engine(docker_url):
+    if docker_url and not is_local_engine(docker_url):
         # A remote engine's containers are on another host: their loopback is not ours.
         problems.append(f"Docker engine {redact(docker_url)} is not on this host: not searched")
         docker_url = ""

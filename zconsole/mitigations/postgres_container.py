@@ -11,11 +11,8 @@ of the Compose service.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,24 +20,16 @@ from zconsole.actions import Action, ActionError, Risk
 from zconsole.checks.base import Check
 from zconsole.checks.postgres import APPLICATION_NAME, PostgresCheck
 from zconsole.checks.secrets import redact
+from zconsole.discovery.engine import COMPOSE_PROJECT, COMPOSE_SERVICE
 from zconsole.mitigations import mitigation
+from zconsole.mitigations.pg_dump import DumpResult, dump_path, private_output
 
 SOURCE = "postgres"
 #: Custom format: compressed, and pg_restore can list it and restore a single table from it.
 CONTAINER_DUMP_OPTIONS = ("--no-password", "--format=custom", "--lock-wait-timeout=30s")
-COMPOSE_PROJECT = "com.docker.compose.project"
-COMPOSE_SERVICE = "com.docker.compose.service"
 RESTART_TIMEOUT_S = 10
 #: Stream number of stdout in the Engine API's multiplexed exec stream.
 STDOUT = 1
-
-
-@dataclass(frozen=True, slots=True)
-class ContainerDump:
-    database: str
-    path: Path
-    size_bytes: int
-    seconds: float
 
 
 def frames_iter(sock: Any, tty: bool) -> Iterator[tuple[int, bytes]]:
@@ -55,13 +44,6 @@ def _client(url: str) -> Any:
     import docker
 
     return docker.DockerClient(base_url=url, timeout=60)
-
-
-def container_dump_path(directory: str | Path, database: str, now: datetime | None = None) -> Path:
-    """emergency_<db>_<YYYYmmdd_HHMMSS>.dump (custom format) in ``directory``."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d_%H%M%S")
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in database) or "db"
-    return Path(directory or ".") / f"emergency_{safe}_{stamp}.dump"
 
 
 def _close_socket(sock: Any) -> None:
@@ -86,7 +68,7 @@ def run_container_dump(
     path: Path,
     *,
     progress: Callable[[int], None] | None = None,
-) -> ContainerDump:
+) -> DumpResult:
     """``pg_dump`` inside ``container``, its output streamed to ``path`` (mode 0600). A failed
     dump leaves no partial file behind."""
     client = _client(docker_url)
@@ -96,10 +78,8 @@ def run_container_dump(
     started = time.monotonic()
     written = 0
     errors = bytearray()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with os.fdopen(fd, "wb") as out:
+        with private_output(path) as out:
             exec_id = client.api.exec_create(
                 container, dump_argv(user, database), stdout=True, stderr=True, environment=env
             )["Id"]
@@ -117,33 +97,30 @@ def run_container_dump(
                         errors.extend(chunk)
             finally:
                 _close_socket(sock)
-        code = client.api.exec_inspect(exec_id).get("ExitCode")
-        if code != 0:
-            last = [line for line in errors.decode(errors="replace").splitlines() if line.strip()]
-            raise ActionError(
-                redact(
-                    f"pg_dump in container {container} failed ({code}): "
-                    f"{last[-1] if last else 'no output'}"
+            code = client.api.exec_inspect(exec_id).get("ExitCode")
+            if code != 0:
+                text = errors.decode(errors="replace")
+                last = [line for line in text.splitlines() if line.strip()]
+                raise ActionError(
+                    redact(
+                        f"pg_dump in container {container} failed ({code}): "
+                        f"{last[-1] if last else 'no output'}"
+                    )
                 )
-            )
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            path.unlink()
-        if isinstance(exc, ActionError):
-            raise
-        if isinstance(exc, Exception):
-            raise ActionError(redact(f"pg_dump in container {container}: {exc}")) from None
+    except ActionError:
         raise
+    except Exception as exc:  # noqa: BLE001 - the engine's or the file's error is the message
+        raise ActionError(redact(f"pg_dump in container {container}: {exc}")) from None
     finally:
         client.close()
-    return ContainerDump(database, path, path.stat().st_size, time.monotonic() - started)
+    return DumpResult(database, path, path.stat().st_size, time.monotonic() - started)
 
 
 def container_dump_action(pg: PostgresCheck, database: str, reason: str) -> Action:
     """The emergency dump through the database container (the host's pg_dump cannot do it)."""
     params, password = pg.dump_conninfo()
     user = params.get("user") or "postgres"
-    path = container_dump_path(pg.settings.dump_dir, database)
+    path = dump_path(pg.settings.dump_dir, database, suffix=".dump")
 
     def execute() -> str:
         progress = pg.dump_progress
