@@ -25,6 +25,7 @@ from zconsole.checks.host_mounts import (
     MountEntry,
     StatPool,
     Statvfs,
+    filling_candidates,
     read_mounts,
     real_mounts,
 )
@@ -332,15 +333,27 @@ class HostCheck(Check[HostData]):
 
     def _disks(self, now: float, io: dict[str, DiskIO]) -> list[Disk]:
         t = self.settings
+        excluded = set(self.settings.exclude_mounts)
+        mounted = [e for e in self._mounts() if e.mount not in excluded]
         entries = real_mounts(
-            self._mounts(),
+            mounted,
             include_tmpfs=self.settings.include_tmpfs,
             include=tuple(self.settings.include_mounts),
             exclude=tuple(self.settings.exclude_mounts),
         )
-        stats = self._pool.stat_all((e.mount for e in entries), self.settings.mount_timeout)
+        filling = filling_candidates(mounted, entries)
+        stats = self._pool.stat_all(
+            (e.mount for e in (*entries, *filling)), self.settings.mount_timeout
+        )
         out: list[Disk] = []
         mono = time.monotonic()
+        for entry in filling:
+            result = stats[entry.mount]
+            if isinstance(result, os.statvfs_result):
+                percent, inodes = _usage(result)[2:]
+                if max(percent, inodes or 0.0) >= t.disk_warn:
+                    entries.append(entry)
+        entries.sort(key=lambda e: e.mount)
         for entry in entries:
             result = stats[entry.mount]
             device_io = io.get(os.path.basename(_real_device(entry.device)))

@@ -93,7 +93,8 @@ def real_mounts(
     include: Iterable[str] = (),
     exclude: Iterable[str] = (),
 ) -> list[MountEntry]:
-    """The mounts worth a row: block devices, network filesystems, the root, and any asked for.
+    """The mounts worth a row: block devices, network filesystems, the root, /tmp, /run and
+    /dev/shm when they are tmpfs, and any asked for.
 
     A block device mounted several times (bind mounts) is shown once, at its shortest path.
     """
@@ -106,7 +107,7 @@ def real_mounts(
         wanted = (
             entry.mount in forced
             or entry.mount == "/"
-            or (include_tmpfs and entry.fstype == "tmpfs")
+            or (entry.fstype == "tmpfs" and (include_tmpfs or entry.mount in ALWAYS_SHOWN_TMPFS))
             or entry.fstype in NETWORK_FSTYPES
             or (entry.fstype not in PSEUDO_FSTYPES and entry.device.startswith("/"))
         )
@@ -119,6 +120,26 @@ def real_mounts(
         if previous is None or len(entry.mount) < len(previous.mount):
             by_key[key] = entry
     return sorted(by_key.values(), key=lambda e: e.mount)
+
+
+#: tmpfs mounts that services break on when full (Debian 13 puts /tmp on tmpfs): always listed.
+ALWAYS_SHOWN_TMPFS = ("/tmp", "/run", "/dev/shm")  # noqa: S108 - mount points, not files we write
+
+
+def filling_candidates(
+    entries: Iterable[MountEntry], shown: Iterable[MountEntry]
+) -> list[MountEntry]:
+    """tmpfs mounts not in ``shown``: RAM, not disk, so listed only once they fill up.
+
+    A full tmpfs is still an outage (a full /run stops services), so the host check stats these
+    too and lists one when it passes the disk warn threshold.
+    """
+    taken = {e.mount for e in shown}
+    out: dict[str, MountEntry] = {}
+    for entry in entries:
+        if entry.fstype == "tmpfs" and entry.mount not in taken:
+            out.setdefault(entry.mount, entry)
+    return sorted(out.values(), key=lambda e: e.mount)
 
 
 def read_mounts(path: str = "/proc/self/mounts") -> list[MountEntry]:

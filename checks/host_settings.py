@@ -29,7 +29,8 @@ class HostSettings:
     log_max_age_days: int = 7
     #: Runbook: `journalctl --vacuum-time=1d`.
     journal_max_age_days: int = 1
-    #: tmpfs is RAM, not disk: hidden unless asked for.
+    #: tmpfs is RAM, not disk: listed once it passes disk_warn (and /tmp, /run, /dev/shm
+    #: always); true lists every tmpfs.
     include_tmpfs: bool = False
     #: Mount points always shown / never shown, whatever their filesystem type.
     include_mounts: list[str] = field(default_factory=list)

@@ -29,6 +29,12 @@ import psycopg
 from psycopg.rows import dict_row
 
 from zconsole.checks.base import Check, Status, grade, worst
+from zconsole.checks.pg_processes import (
+    Backend,
+    ProcessCounts,
+    count_backends,
+    is_out_of_connections,
+)
 from zconsole.checks.postgres_settings import PostgresSettings
 from zconsole.checks.secrets import redact
 
@@ -303,6 +309,10 @@ class PostgresData:
     long_query_s: float = 1.0
     #: The emergency dump running now (or the last one), set by the dump action.
     dump: DumpStatus | None = None
+    #: Why the server refuses this role (out of connections); the counts then come from
+    #: process titles and ``title_backends`` lists those backends.
+    refused: str | None = None
+    title_backends: tuple[Backend, ...] = ()
 
 
 class PostgresError(Exception):
@@ -316,12 +326,23 @@ class PostgresCheck(Check[PostgresData]):
     name = "postgres"
 
     def __init__(
-        self, settings: PostgresSettings, dsn: str, *, interval: float = 2.0, timeout: float = 5.0
+        self,
+        settings: PostgresSettings,
+        dsn: str,
+        *,
+        interval: float = 2.0,
+        timeout: float = 5.0,
+        container: str = "",
+        docker_url: str = "",
     ) -> None:
         super().__init__(interval=interval, timeout=timeout)
         self.settings = settings
         #: The connection string as config resolved it (see checks/postgres_settings.py).
         self.dsn = dsn
+        #: The container this server runs in and its engine, when known (discovery, or
+        #: ``[postgres] container``): the dump and the restart then go through the Engine API.
+        self.container = container
+        self.docker_url = docker_url
         #: libpq's connect_timeout (whole seconds, at least 2), inside the scheduler's timeout.
         self.connect_timeout = max(2, min(10, int(timeout * 0.8)))
         self._lock = threading.RLock()
@@ -329,6 +350,11 @@ class PostgresCheck(Check[PostgresData]):
         self._failures = 0
         self._retry_at = 0.0
         self._last_error = ""
+        #: The last connect was refused for want of a slot (too many clients, reserved slots).
+        self._refused_for_slots = False
+        #: The backends counted from process titles while the server refuses us, for the
+        #: signal-terminate mitigation's preview.
+        self.title_counts: ProcessCounts | None = None
         self._connect_ms: float | None = None
         self._version_num = 0
         self._previous: tuple[float, int, int, int] | None = None
@@ -405,6 +431,8 @@ class PostgresCheck(Check[PostgresData]):
         self._failures = 0
         self._retry_at = 0.0
         self._previous = None
+        self._refused_for_slots = False
+        self.title_counts = None
         return conn
 
     def _failed(self, exc: BaseException) -> NoReturn:
@@ -414,6 +442,11 @@ class PostgresCheck(Check[PostgresData]):
         delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (self._failures - 1))
         self._retry_at = time.monotonic() + delay
         self._last_error = explain(exc, self.where, self)
+        self._refused_for_slots = is_out_of_connections(str(exc))
+        if self._refused_for_slots:
+            # The server answered at once: no backoff, so the pane sees a slot come free on the
+            # next poll (the counts meanwhile come from process titles, not from SQL).
+            self._retry_at = 0.0
         raise PostgresError(self._last_error) from None
 
     def _drop(self) -> None:
@@ -445,7 +478,12 @@ class PostgresCheck(Check[PostgresData]):
 
     def probe(self) -> tuple[Status, str, PostgresData]:
         with self._lock:
-            conn = self._connection()
+            try:
+                conn = self._connection()
+            except PostgresError:
+                if self._refused_for_slots:
+                    return self._out_of_connections()
+                raise
             data = self._collect(conn)
         self.last_data = data
         return self._grade(data)
@@ -533,6 +571,81 @@ class PostgresCheck(Check[PostgresData]):
             long_query_s=self.settings.long_query_s,
             dump=self.dump_progress.status,
         )
+
+    # -- refused: out of connections ---------------------------------------------------------
+
+    def _local_port(self) -> int | None:
+        """The server's port when it runs on this host (loopback or a unix socket), else None."""
+        try:
+            params = psycopg.conninfo.conninfo_to_dict(self.dsn)
+        except psycopg.ProgrammingError:
+            return None
+        # Config resolved PG* into the DSN already; no host means libpq's default socket.
+        host = str(params.get("host") or "")
+        if host and not (host.startswith(("/", "127.")) or host in ("localhost", "::1")):
+            return None
+        try:
+            return int(str(params.get("port") or 5432))
+        except ValueError:
+            return None
+
+    def _out_of_connections(self) -> tuple[Status, str, PostgresData]:
+        """The server refuses us for want of a slot: count its backends from their process
+        titles on this host, so the pane still says who holds the connections."""
+        port = self._local_port()
+        counts = count_backends(port) if port is not None else None
+        if counts is None:
+            raise PostgresError(
+                f"{self._last_error} — out of connections, and no server process for that "
+                "port on this host to count backends from"
+            )
+        self.title_counts = counts
+        last = self.last_data
+        max_connections = last.connections.max_connections if last else 0
+        reserved = last.connections.reserved if last else 0
+        usable = max(max_connections - reserved, counts.total, 1)
+        by_state = counts.by("state")
+        connections = Connections(
+            total=counts.total,
+            max=usable,
+            percent=100.0 * counts.total / usable,
+            by_state=by_state,
+            by_database=counts.by("database"),
+            # Process titles do not carry application_name.
+            by_application={},
+            by_user=counts.by("user"),
+            by_client=counts.by("client"),
+            max_connections=max_connections,
+            reserved=reserved,
+            status=Status.CRIT,
+        )
+        health = last.health if last else _unknown_health(self._version_num)
+        note = (
+            f"the server refuses this role ({self._last_error}); counts from the process "
+            "titles of its backends on this host, without application names or durations"
+        )
+        data = PostgresData(
+            connections=connections,
+            long_queries=(),
+            blocking=(),
+            statements=None,
+            statements_by_total=None,
+            statements_unavailable="the server refuses connections",
+            replication=(),
+            standby=None,
+            health=health,
+            role=last.role if last else "unknown",
+            user=last.user if last else "",
+            privileges=last.privileges if last else "limited",
+            limitations=(note,),
+            long_query_s=self.settings.long_query_s,
+            dump=self.dump_progress.status,
+            refused=self._last_error,
+            title_backends=counts.backends,
+        )
+        states = ", ".join(f"{n} {state}" for state, n in by_state.items())
+        summary = f"CRIT: out of connections — {counts.total} backends ({states or 'none'})"
+        return Status.CRIT, redact(summary), data
 
     def _connections(self, server: Mapping[str, Any], sessions: Sequence[Session]) -> Connections:
         client = [s for s in sessions if s.is_client]
@@ -747,6 +860,27 @@ class PostgresCheck(Check[PostgresData]):
 # -- pure helpers ---------------------------------------------------------------------------------
 
 
+def _unknown_health(version_num: int) -> Health:
+    """Health while no query has ever got in: nothing known but the version libpq saw."""
+    return Health(
+        version="unknown",
+        version_num=version_num,
+        connect_ms=None,
+        uptime_s=None,
+        databases=(),
+        cache_hit_pct=None,
+        commits_per_s=None,
+        rollbacks_per_s=None,
+        deadlocks=0,
+        deadlocks_new=0,
+        temp_files=0,
+        temp_bytes=0,
+        xid_age=0,
+        xid_age_pct=0.0,
+        autovacuums=(),
+    )
+
+
 def _count(values: Iterable[str]) -> dict[str, int]:
     return dict(Counter(values).most_common())
 
@@ -873,6 +1007,8 @@ def explain(exc: BaseException, where: str, check: PostgresCheck | None = None) 
         )
     ):
         line = f"{where}: the server closed the connection (stopped or restarted?) — {first}"
+    elif is_out_of_connections(low):
+        line = f"{where}: out of connections — {first.removeprefix('connection failed: ')}"
     elif "the database system is starting up" in low:
         line = f"{where}: the server is starting up"
     else:

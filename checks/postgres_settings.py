@@ -40,6 +40,9 @@ class PostgresSettings:
     kill_idle_tx_after_min: float = 5.0
     #: Where the emergency pg_dump writes its file ("" means the current directory).
     dump_dir: str = ""
+    #: The container the server runs in (name or id; discovery fills it): the emergency dump
+    #: runs inside it when this host has no pg_dump new enough, and "restart" is its service's.
+    container: str = ""
 
 
 def normalise_dsn(dsn: str) -> str:

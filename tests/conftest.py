@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests import services
+
+NO_LOCAL_DEFAULTS: dict[str, object] = {
+    "pg_socket_dirs": [],
+    "pg_service_files": [],
+    "redis_sockets": [],
+    "pg_ports": [],
+    "redis_ports": [],
+    "docker_sockets": [],
+}
 
 # `pytester` runs pytest inside a test: how the skip hook below is tested.
 pytest_plugins = ["pytester"]
@@ -61,9 +71,13 @@ def _isolate_user_dirs(
         "PGUSER",
         "PGPASSWORD",
         "PGSERVICE",
+        "PGSERVICEFILE",
         "NO_COLOR",
     ):
         monkeypatch.delenv(name, raising=False)
+    # Discovery's local defaults look nowhere: this machine's own servers on 5432/6379 and its
+    # Docker socket stay out of every test (a test that wants them sets its own).
+    monkeypatch.setenv("ZCONSOLE_LOCAL_DEFAULTS", json.dumps(NO_LOCAL_DEFAULTS))
 
 
 @pytest.fixture
@@ -92,3 +106,12 @@ def docker_engine() -> Iterator[services.DockerEngine]:
     engine = services.start_docker()
     yield engine
     services.destroy_docker(engine)
+
+
+@pytest.fixture(scope="session")
+def server_images(docker_engine: services.DockerEngine) -> services.DockerEngine:
+    """The test engine with the PostgreSQL/Redis image imported (once per session)."""
+    from tests.server_image import import_server_image
+
+    import_server_image(docker_engine)
+    return docker_engine

@@ -472,6 +472,9 @@ def destroy_docker(engine: DockerEngine) -> None:
         if ids:
             engine.cli("rm", "-f", *ids, timeout=120)
     engine.stop()
+    # The engine leaves its network namespaces mounted under exec/; rm cannot remove them.
+    for netns in glob.glob(str(engine.root / "exec" / "netns" / "*")):
+        subprocess.run(["umount", "-l", netns], check=False, capture_output=True, timeout=30)
     # vfs layers can hold read-only bits; best effort.
     subprocess.run(["rm", "-rf", str(engine.root)], check=False, timeout=120)
 

@@ -23,6 +23,7 @@ from zconsole.checks.host_mounts import (
     Hanging,
     MountEntry,
     StatPool,
+    filling_candidates,
     parse_mounts,
     real_mounts,
 )
@@ -116,6 +117,43 @@ def test_tmpfs_is_hidden_unless_included(small_fs: Path) -> None:
     shown = HostCheck(HostSettings(include_tmpfs=True)).collect()
     assert shown.data is not None
     assert str(small_fs) in [d.mount for d in shown.data.disks]
+
+
+def test_a_tmpfs_filled_to_95_percent_is_listed_and_crit_unasked(small_fs: Path) -> None:
+    """tmpfs is RAM and hidden while calm; once it passes disk_warn it is a disk like any other."""
+    check = HostCheck()
+    calm = check.collect()
+    assert calm.data is not None
+    assert str(small_fs) not in [d.mount for d in calm.data.disks]
+    _write(small_fs / "fill", int(19.2 * MiB))
+    full = check.collect()
+    assert full.data is not None
+    disk = _disk(full.data, small_fs)
+    assert disk.fstype == "tmpfs" and disk.percent >= 95.0  # type: ignore[attr-defined]
+    assert disk.status is Status.CRIT  # type: ignore[attr-defined]
+    assert full.status is Status.CRIT
+    assert str(small_fs) in full.summary
+    (small_fs / "fill").unlink()
+    emptied = check.collect()
+    assert emptied.data is not None
+    assert str(small_fs) not in [d.mount for d in emptied.data.disks]
+
+
+def test_tmp_run_and_dev_shm_are_always_listed_when_tmpfs() -> None:
+    entries = parse_mounts(
+        "\n".join(
+            [
+                "/dev/sda1 / ext4 rw 0 0",
+                "tmpfs /tmp tmpfs rw 0 0",
+                "tmpfs /run tmpfs rw 0 0",
+                "tmpfs /dev/shm tmpfs rw 0 0",
+                "tmpfs /run/lock tmpfs rw 0 0",
+            ]
+        )
+    )
+    shown = real_mounts(entries)
+    assert [e.mount for e in shown] == ["/", "/dev/shm", "/run", "/tmp"]
+    assert [e.mount for e in filling_candidates(entries, shown)] == ["/run/lock"]
 
 
 def test_snapshot_json_has_the_documented_fields(small_fs: Path) -> None:
@@ -291,9 +329,9 @@ def test_real_mounts_skip_pseudo_filesystems_and_dedupe_bind_mounts() -> None:
     entries = parse_mounts(text)
     assert entries[3].mount == "/data/bind dir"
     mounts = [e.mount for e in real_mounts(entries)]
-    assert mounts == ["/", "/data", "/mnt/nfs"]
-    assert "/run" in [e.mount for e in real_mounts(entries, include_tmpfs=True)]
-    assert [e.mount for e in real_mounts(entries, exclude=["/mnt/nfs"])] == ["/", "/data"]
+    assert mounts == ["/", "/data", "/mnt/nfs", "/run"]
+    assert "/run" in [e.mount for e in real_mounts(entries)]  # /run, /tmp, /dev/shm: always
+    assert [e.mount for e in real_mounts(entries, exclude=["/mnt/nfs"])] == ["/", "/data", "/run"]
 
 
 def test_container_id_from_cgroup_formats() -> None:

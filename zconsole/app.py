@@ -31,6 +31,7 @@ from zconsole import registry
 from zconsole.action_flow import ActionFlow
 from zconsole.action_runner import ActionRunner
 from zconsole.checks.base import Check, CheckEvent, CheckResult, worst
+from zconsole.checks.secrets import redact
 from zconsole.config import Config
 from zconsole.container_logs import open_container_logs
 from zconsole.disk_scan import open_disk_scan
@@ -224,6 +225,10 @@ class ZConsoleApp(App[None]):
             self.run_worker(self._poll(), name="scheduler", group="scheduler", exit_on_error=False)
         self.set_interval(1.0, self._tick)
         self.incident_flow.mount()
+        if self.config.discovered:
+            # Sources nobody configured: say where they were found, once, at start.
+            found = "\n".join(f"{k}: {v}" for k, v in self.config.discovered.items())
+            self.notify(redact(found), title="Found with nothing configured", timeout=12)
         for check in self.checks.values():
             # A check that hears of a change between polls (a container died) asks for a poll.
             check.on_event = partial(self._check_event_from_thread, check.name)

@@ -58,6 +58,19 @@ def _global_options(parser: argparse.ArgumentParser, *, default: Any = None) -> 
     parser.add_argument(
         "--docker-host", default=default, help="Docker engine URL (overrides DOCKER_HOST)"
     )
+    parser.add_argument(
+        "--project",
+        type=Path,
+        metavar="DIR",
+        default=default,
+        help="the Compose project to discover sources in (default: the current directory)",
+    )
+    parser.add_argument(
+        "--no-discover",
+        action="store_true",
+        default=default,
+        help="use only flags, environment and config files; look for nothing",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "config", parents=[shared], help="print the effective config, passwords redacted"
     )
+    from zconsole.discover_cli import add_parser as add_discover
+
+    add_discover(sub, parents=[shared])
     _add_incident_commands(sub, shared)
     from zconsole import recording_cli
 
@@ -133,6 +149,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(glue_relative_times(sys.argv[1:] if argv is None else argv))
     try:
         config = load_config(config_path=args.config, target=args.target, flags=_flags(args))
+        if args.command == "discover":
+            from zconsole.discover_cli import discover_command
+
+            return _exit(discover_command(config, args))
+        if not args.no_discover and args.command in (None, "snapshot", "config", "redis-restore"):
+            config = _with_discovery(config, args)
     except ConfigError as exc:
         error(str(exc))
         return EXIT_SNAPSHOT_CONFIG if args.command == "snapshot" else EXIT_CONFIG
@@ -155,6 +177,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "record":
         return _exit(int(args.handler(config, args)))
     return _exit(run_tui(config, target=args.target or ""))
+
+
+def _with_discovery(config: Config, args: argparse.Namespace) -> Config:
+    """Discovery fills what flags, environment and config files left unset (the lowest layer)."""
+    from zconsole.discover_cli import discovered_layer
+
+    layer, how = discovered_layer(config, args.project)
+    if not layer:
+        return config
+    return load_config(
+        config_path=args.config,
+        target=args.target,
+        flags=_flags(args),
+        discovered=layer,
+        discovered_how=how,
+    )
 
 
 def _exit(code: int) -> int:
@@ -180,10 +218,14 @@ def collect_snapshot(config: Config) -> dict[str, Any]:
 
     checks = build_checks(config, single_poll=True)
     snapshots: dict[str, Snapshot[Any]] = asyncio.run(collect_all(checks))
-    return snapshot_report([c.name for c in checks], snapshots)
+    return snapshot_report([c.name for c in checks], snapshots, config.discovered)
 
 
-def snapshot_report(names: Sequence[str], snapshots: Mapping[str, Snapshot[Any]]) -> dict[str, Any]:
+def snapshot_report(
+    names: Sequence[str],
+    snapshots: Mapping[str, Snapshot[Any]],
+    discovered: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """The JSON envelope of one round of snapshots, in pane order."""
     configured = [s.status for s in snapshots.values() if s.configured]
     return {
@@ -192,6 +234,9 @@ def snapshot_report(names: Sequence[str], snapshots: Mapping[str, Snapshot[Any]]
         "hostname": socket.gethostname(),
         "worst": worst(configured).value,
         "checks": {name: snapshots[name].to_json() for name in names},
+        # Sources found with nothing configured, and how (e.g. "container erp-db-1 via host
+        # network"); present only when discovery filled one.
+        **({"discovered": dict(discovered)} if discovered else {}),
     }
 
 

@@ -114,6 +114,8 @@ class Config(_Section, frozen=True):
     targets: dict[str, Target] = msgspec.field(default_factory=dict)
     #: Where each layer came from, for `zconsole config` (not a TOML key).
     sources: list[str] = msgspec.field(default_factory=list)
+    #: Sources discovery filled, and how each was found (not a TOML key).
+    discovered: dict[str, str] = msgspec.field(default_factory=dict)
 
     def interval_of(self, section: str) -> float:
         value = getattr(getattr(self, section), "interval", None)
@@ -237,12 +239,23 @@ def load_config(
     flags: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    discovered: Mapping[str, Any] | None = None,
+    discovered_how: Mapping[str, str] | None = None,
 ) -> Config:
-    """Build the effective config. Raises ConfigError with one clear line."""
+    """Build the effective config. Raises ConfigError with one clear line.
+
+    ``discovered``: what discovery found (``zconsole.discovery``), the lowest layer above the
+    defaults: flags > environment > config files > discovery.
+    """
     env = os.environ if env is None else env
     cwd = Path.cwd() if cwd is None else cwd
     merged: dict[str, Any] = {}
     sources = ["defaults"]
+    how = dict(discovered_how or {})
+    if discovered:
+        merged = _merge(merged, discovered)
+        label = "; ".join(f"{kind}: {text}" for kind, text in how.items())
+        sources.append(f"discovered ({label})" if label else "discovered")
 
     files: list[Path]
     if config_path is not None:
@@ -282,6 +295,7 @@ def load_config(
         sources.append("command line")
 
     merged["sources"] = sources
+    merged["discovered"] = how
     label = " + ".join(sources[1:]) or "defaults"
     config = _decode(merged, label)
     _check_bounds(config, label)
@@ -368,6 +382,7 @@ def effective_toml(config: Config) -> str:
     """The effective config as TOML-ish text, every password redacted."""
     data = msgspec.to_builtins(config)
     sources = data.pop("sources", [])
+    data.pop("discovered", None)
     lines = ["# effective zconsole config; sources, lowest precedence first:"]
     lines += [f"#   {s}" for s in sources]
     for section, body in data.items():

@@ -99,6 +99,8 @@ def _postgres(config: Config, single_poll: bool) -> Check[Any] | None:
         config.postgres.dsn,
         interval=config.interval_of("postgres"),
         timeout=config.timeout_of("postgres"),
+        container=config.postgres.container,
+        docker_url=config.docker.engine_url if config.postgres.container else "",
     )
 
 

@@ -59,4 +59,11 @@ def available(source: str) -> list[str]:
 def _load_all() -> None:
     # Imported here, on first use, so that `zconsole snapshot` never pays for them. A new
     # source's mitigations module is one more name on this line.
-    from zconsole.mitigations import docker, host, postgres, redis  # noqa: F401
+    from zconsole.mitigations import (  # noqa: F401
+        docker,
+        host,
+        postgres,
+        postgres_container,
+        postgres_signal,
+        redis,
+    )

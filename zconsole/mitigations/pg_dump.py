@@ -19,10 +19,11 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from zconsole.checks.postgres import APPLICATION_NAME
 from zconsole.checks.postgres_settings import conninfo_string as libpq_conninfo
@@ -64,11 +65,37 @@ def find_pg_dump(server_major: int | None = None) -> str:
     raise DumpError("pg_dump not found (Debian: apt-get install postgresql-client)")
 
 
-def dump_path(directory: str | Path, database: str, now: datetime | None = None) -> Path:
-    """emergency_<db>_<YYYYmmdd_HHMMSS>.sql in `directory` (the runbooks' naming)."""
+def suitable_pg_dump(server_major: int | None) -> str | None:
+    """A pg_dump on this host at least as new as the server, or None (none at all, or only
+    older ones: pg_dump refuses a newer server, and the dump then runs in its container)."""
+    installed = []
+    for path in glob.glob("/usr/lib/postgresql/*/bin/pg_dump"):
+        with contextlib.suppress(ValueError):
+            installed.append((int(Path(path).parts[-3]), path))
+    for major, path in sorted(installed):
+        if server_major is None or major >= server_major:
+            return path
+    found = shutil.which("pg_dump")
+    if found is None:
+        return None
+    try:
+        version = subprocess.run(
+            [found, "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+        major = int(version.split()[-1].split(".")[0])
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+        return None
+    return found if server_major is None or major >= server_major else None
+
+
+def dump_path(
+    directory: str | Path, database: str, now: datetime | None = None, *, suffix: str = ".sql"
+) -> Path:
+    """emergency_<db>_<YYYYmmdd_HHMMSS>.sql in `directory` (the runbooks' naming); ``.dump``
+    for a custom-format archive."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d_%H%M%S")
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in database) or "db"
-    return Path(directory or ".") / f"emergency_{safe}_{stamp}.sql"
+    return Path(directory or ".") / f"emergency_{safe}_{stamp}{suffix}"
 
 
 def conninfo_string(params: Mapping[str, str]) -> str:
@@ -99,13 +126,10 @@ def run_dump(
     argv = [pg_dump, *DUMP_OPTIONS, f"--dbname={conninfo_string(params)}"]
     started = time.monotonic()
     written = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with (
-            os.fdopen(fd, "wb") as out,
-            subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as proc,
-        ):
+    with private_output(path) as out:
+        with subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        ) as proc:
             assert proc.stdout is not None and proc.stderr is not None
             while chunk := os.read(proc.stdout.fileno(), CHUNK):
                 out.write(chunk)
@@ -124,8 +148,19 @@ def run_dump(
                     f"pg_dump of {database} failed ({code}): {last[-1] if last else 'no output'}"
                 )
             )
+    return DumpResult(database, path, path.stat().st_size, time.monotonic() - started)
+
+
+@contextlib.contextmanager
+def private_output(path: Path) -> Iterator[BinaryIO]:
+    """A new file readable by its owner only (a dump holds every row), removed again if
+    anything fails before the block ends: a failed dump leaves no partial file behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
     except BaseException:
         with contextlib.suppress(OSError):
             path.unlink()
         raise
-    return DumpResult(database, path, path.stat().st_size, time.monotonic() - started)

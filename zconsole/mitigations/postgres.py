@@ -186,8 +186,16 @@ def terminate_long(check: Check[Any], record: object) -> Action:
 
 @mitigation(SOURCE, "terminate_idle_tx")
 def terminate_idle_in_transaction(check: Check[Any], record: object) -> Action:
-    """Terminate sessions idle in a transaction for longer than N minutes (record: N, or config)."""
+    """Terminate sessions idle in a transaction for longer than N minutes (record: N, or config).
+
+    While the server refuses the console for want of a slot, SQL cannot get in: the same key
+    then sends SIGTERM to the backends whose process titles say idle in transaction.
+    """
     pg = _check(check)
+    if pg.title_counts is not None:
+        from zconsole.mitigations.postgres_signal import terminate_idle_tx_by_signal
+
+        return terminate_idle_tx_by_signal(check, record)
     minutes = _minutes(record, pg.settings.kill_idle_tx_after_min)
     secs = minutes * 60
     targets = sorted(
@@ -258,9 +266,15 @@ def emergency_dump(check: Check[Any], record: object) -> Action:
         params["dbname"] = record.datname
     database = params.get("dbname") or params.get("user") or "postgres"
     params["dbname"] = database
-    path = pg_dump.dump_path(pg.settings.dump_dir, database)
     major = pg.server_version // 10000 if pg.server_version else None
-    binary = pg_dump.find_pg_dump(major)
+    suitable = pg_dump.suitable_pg_dump(major)
+    if suitable is None and pg.container and pg.docker_url:
+        from zconsole.mitigations.postgres_container import container_dump_action
+
+        reason = f"no pg_dump on this host for PostgreSQL {major or '?'}"
+        return container_dump_action(pg, database, reason)
+    path = pg_dump.dump_path(pg.settings.dump_dir, database)
+    binary = suitable or pg_dump.find_pg_dump(major)
 
     def execute() -> str:
         progress = pg.dump_progress
