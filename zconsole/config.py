@@ -29,6 +29,14 @@ from zconsole.checks.postgres_settings import (
 )
 from zconsole.checks.redis_settings import RedisSettings
 from zconsole.checks.secrets import password_of_url, redact, register_secret
+from zconsole.notify.settings import (
+    AlertmanagerSettings,
+    MetricsSettings,
+    NotifySettingsError,
+    NotifyTarget,
+    check_listeners,
+    register_settings_secrets,
+)
 
 CONFIG_NAME = "zconsole.toml"
 
@@ -87,6 +95,10 @@ class Config(_Section, frozen=True):
     http: HttpSettings = msgspec.field(default_factory=HttpSettings)
     incident: IncidentSettings = msgspec.field(default_factory=IncidentSettings)
     actions: list[CustomAction] = msgspec.field(default_factory=list)
+    #: Where status updates are posted, and the Alertmanager / Prometheus listeners.
+    notify: list[NotifyTarget] = msgspec.field(default_factory=list)
+    alertmanager: AlertmanagerSettings = msgspec.field(default_factory=AlertmanagerSettings)
+    metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
     targets: dict[str, Target] = msgspec.field(default_factory=dict)
     #: Where each layer came from, for `zconsole config` (not a TOML key).
     sources: list[str] = msgspec.field(default_factory=list)
@@ -255,6 +267,11 @@ def load_config(
     merged["sources"] = sources
     config = _decode(merged, " + ".join(sources[1:]) or "defaults")
     _register_secrets(config)
+    try:
+        register_settings_secrets(config.notify, config.alertmanager, env)
+        check_listeners(config.alertmanager, config.metrics)
+    except NotifySettingsError as exc:
+        raise ConfigError(redact(f"{' + '.join(sources[1:]) or 'defaults'}: {exc}")) from None
     return config
 
 
@@ -315,9 +332,9 @@ def effective_toml(config: Config) -> str:
                     for item in v:
                         lines.append(f"\n[[{section}.{k}]]")
                         lines += [f"{ik} = {_toml_value(iv)}" for ik, iv in item.items()]
-        elif section == "actions":
+        elif section in ("actions", "notify"):
             for item in body:
-                lines.append("\n[[actions]]")
+                lines.append(f"\n[[{section}]]")
                 lines += [f"{ik} = {_toml_value(iv)}" for ik, iv in item.items()]
         elif section == "targets":
             for name, target in body.items():
