@@ -339,3 +339,28 @@ def test_the_outbox_lives_in_the_store_file_and_holds_no_url(
     assert "notify_outbox" in dump
     assert secret not in dump
     assert isinstance(Outbox(store.path).rows()[0].id, int)
+
+
+def test_a_webhook_that_follows_status_hears_each_declaration_and_change(
+    tmp_path: Path, store: IncidentStore
+) -> None:
+    with Receiver() as hook, SlackReceiver() as slack:
+        config = config_with(
+            tmp_path,
+            {"kind": "webhook", "url": hook.url + "/zc", "follow_status": True},
+            {"kind": "slack", "url": slack.url + "/services/x"},  # chat: updates only
+        )
+        notifier = notifier_for(config, store)
+        controller = IncidentController(store, config.incident, author="alice", notifier=notifier)
+        incident = controller.declare(title="Queue backlog", severity="P2")
+        controller.set_status("monitoring")
+        assert notifier.deliver() == 2
+        notifier.close()
+    assert slack.requests == []
+    events = [
+        (r.body["event"], r.body["kind"], r.body["incident"]["status"]) for r in hook.requests
+    ]
+    assert events == [("declared", "", "investigating"), ("status", "", "monitoring")]
+    assert all(
+        r.body["incident"]["id"] == incident.id and r.body["text"] == "" for r in hook.requests
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -329,3 +330,39 @@ def test_effective_config_lists_receivers_with_their_secrets_masked(tmp_path: Pa
     assert token not in text
     parsed: dict[str, Any] = json.loads(json.dumps({"text": text}))
     assert token not in parsed["text"]
+
+
+def test_the_shipped_notify_example_is_valid_config_when_uncommented(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib import resources
+
+    text = resources.files("zconsole").joinpath("examples/notify.toml").read_text()
+    uncommented = "\n".join(
+        line[2:] for line in text.splitlines() if re.match(r"# (\[|\w+ = )", line)
+    )
+    (tmp_path / "hook").write_text("https://chat.example.org/hooks/abcdefghijklmnopqrstuvwxyz")
+    uncommented = uncommented.replace(
+        "~/.config/zconsole/mattermost-webhook", str(tmp_path / "hook")
+    )
+    for name in (
+        "ZCONSOLE_SLACK_WEBHOOK",
+        "ZCONSOLE_DISCORD_WEBHOOK",
+        "ZCONSOLE_TEAMS_WORKFLOW_URL",
+    ):
+        monkeypatch.setenv(name, "https://hooks.example.org/x/abcdefghijklmnopqrstuvwxyz")
+    for name in ("ZCONSOLE_WEBHOOK_TOKEN", "STATUSPAGE_API_KEY", "ZCONSOLE_ALERTMANAGER_TOKEN"):
+        monkeypatch.setenv(name, "token-abcdefghijklmnop")
+    path = tmp_path / "zconsole.toml"
+    path.write_text(uncommented)
+    config = load_config(config_path=path)
+    assert [t.kind for t in config.notify] == [
+        "slack",
+        "mattermost",
+        "discord",
+        "teams",
+        "webhook",
+        "statuspage",
+    ]
+    assert config.alertmanager.severity_map["page"] == "P0"
+    assert config.metrics.listen == "127.0.0.1:9096"

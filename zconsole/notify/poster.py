@@ -158,11 +158,9 @@ class Notifier:
         return self._queue(post, author, self.receivers)
 
     def lifecycle(self, incident: Incident, *, declared: bool, author: str) -> int:
-        """A declaration or status change, for the status pages that follow them."""
+        """A declaration or status change, for the receivers that follow them (status pages)."""
         post = post_from_incident(incident, EVENT_DECLARED if declared else EVENT_STATUS)
-        followers = [
-            r for r in self.receivers if r.kind == "statuspage" and r.settings.follow_status
-        ]
+        followers = [r for r in self.receivers if r.settings.follows_status]
         return self._queue(post, author, followers)
 
     def _queue(self, post: Post, author: str, receivers: list[Receiver]) -> int:

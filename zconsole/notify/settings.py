@@ -51,8 +51,16 @@ class NotifyTarget(_Settings, frozen=True):
     token: str = ""
     token_env: str = ""
     token_file: str = ""
-    #: Statuspage: create the page incident when one is declared and follow each status change.
-    follow_status: bool = True
+    #: Also post each declaration and status change, not only the updates posted by hand.
+    #: Default: on for a status page (it creates the incident and follows it), off for chat.
+    follow_status: bool | None = None
+
+    @property
+    def follows_status(self) -> bool:
+        if self.follow_status is None:
+            return self.kind == "statuspage"
+        return self.follow_status
+
     #: Seconds for one attempt (connect and read).
     timeout: float = 10.0
 
