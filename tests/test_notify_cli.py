@@ -366,3 +366,29 @@ def test_the_shipped_notify_example_is_valid_config_when_uncommented(
     ]
     assert config.alertmanager.severity_map["page"] == "P0"
     assert config.metrics.listen == "127.0.0.1:9096"
+
+
+def test_outbox_lists_what_waits_and_send_delivers_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = services.closed_port()
+    config = str(
+        write_config(
+            tmp_path,
+            f'[[notify]]\nkind = "slack"\nname = "ops"\nurl = "http://127.0.0.1:{port}/s"\n',
+        )
+    )
+    _, out, _ = run(
+        capsys, "-c", config, "incidents", "declare", "--title", "x", "--severity", "P2"
+    )
+    incident_id = out.strip()
+    run(capsys, "-c", config, "incidents", "update", incident_id, "--post")
+    code, out, _ = run(capsys, "-c", config, "incidents", "outbox")
+    assert code == 1
+    assert out.startswith(f"#1 {incident_id} → ops: pending, 2 attempt(s) since ")
+    assert out.rstrip().endswith("· ConnectError")
+    with SlackReceiver(port) as slack:
+        code, out, err = run(capsys, "-c", config, "incidents", "outbox", "--send")
+    assert (code, out) == (0, "the outbox is empty: every post was delivered\n")
+    assert "ops (slack): detected update posted, HTTP 200 after 3 attempts" in err
+    assert len(slack.requests) == 1

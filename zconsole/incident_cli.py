@@ -93,6 +93,13 @@ def _add_lifecycle_parsers(sub: Any) -> None:
         help="record it in the timeline and post it to every [[notify]] receiver",
     )
     update.set_defaults(handler=update_command)
+    outbox = sub.add_parser(
+        "outbox", help="posts that wait for their receiver (or were rejected); --send retries"
+    )
+    outbox.add_argument(
+        "--send", action="store_true", help="send what waits now, rejected posts included"
+    )
+    outbox.set_defaults(handler=outbox_command)
 
 
 def _store(config: Config) -> Any:
@@ -190,7 +197,7 @@ def _existing(store: Any, incident_id: str) -> Any:
         return None
 
 
-def _deliver(config: Config, store: Any, queue: Any) -> int:
+def _deliver(config: Config, store: Any, queue: Any, *, now_due: bool = False) -> int:
     """Queue with the configured receivers and send now; say how each went on stderr.
 
     ``queue(notifier)`` queues what to send. 0 when everything went out, else EXIT_QUEUED.
@@ -205,7 +212,7 @@ def _deliver(config: Config, store: Any, queue: Any) -> int:
     try:
         queue(notifier)
         before = store.last_entry_id()
-        notifier.deliver()
+        notifier.deliver(now_due=now_due)
         for entry in store.entries_since(before):
             if entry.kind == "post":
                 print(plain(entry.text, max_len=300), file=sys.stderr)
@@ -317,3 +324,32 @@ def update_command(config: Config, args: argparse.Namespace) -> int:
     return _deliver(
         config, store, lambda n: n.post_update(incident, text, update_kind=kind, author=author)
     )
+
+
+def outbox_command(config: Config, args: argparse.Namespace) -> int:
+    from zconsole.notify.outbox import PENDING, REJECTED, Outbox
+    from zconsole.widgets.text import plain
+
+    store = _store(config)
+    if store is None:
+        return EXIT_STORE
+    if args.send:
+        outbox = Outbox(store.path)
+        outbox.retry_rejected()
+        outbox.close()
+        code = _deliver(config, store, lambda n: None, now_due=True)
+    else:
+        code = 0
+    outbox = Outbox(store.path)
+    waiting = [r for r in outbox.rows() if r.state in (PENDING, REJECTED)]
+    outbox.close()
+    if not waiting:
+        print("the outbox is empty: every post was delivered")
+        return code
+    for row in waiting:
+        error = f" · {plain(row.last_error, max_len=80)}" if row.last_error else ""
+        print(
+            f"#{row.id} {row.incident_id} → {plain(row.target, max_len=40)}: {row.state}, "
+            f"{row.attempts} attempt(s) since {row.created_at:%Y-%m-%d %H:%M} UTC{error}"
+        )
+    return code or EXIT_QUEUED

@@ -207,6 +207,16 @@ class Outbox:
                 (_iso(_now()), PENDING),
             )
 
+    def retry_rejected(self) -> int:
+        """Rejected rows pending again (the receiver's config was fixed); how many."""
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE notify_outbox SET state = ?, next_at = ?, claimed_until = NULL"
+                " WHERE state = ?",
+                (PENDING, _iso(_now()), REJECTED),
+            )
+            return int(cur.rowcount)
+
     def rows(self, state: str | None = None) -> list[OutboxRow]:
         sql = (
             "SELECT id, target, incident_id, post, author, state, created_at, attempts,"

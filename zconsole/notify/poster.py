@@ -22,12 +22,18 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 
 from zconsole import __version__
-from zconsole.checks.secrets import redact
+from zconsole.checks.secrets import redact, register_secret
 from zconsole.incident import KIND_POST, Incident
 from zconsole.notify import payloads
 from zconsole.notify.outbox import Outbox, OutboxRow
 from zconsole.notify.payloads import EVENT_DECLARED, EVENT_STATUS, EVENT_UPDATE, Post
-from zconsole.notify.settings import NotifyTarget, target_names, target_token, target_url
+from zconsole.notify.settings import (
+    NotifyTarget,
+    target_names,
+    target_token,
+    target_url,
+    url_secrets,
+)
 
 if TYPE_CHECKING:
     from zconsole.store import IncidentStore
@@ -261,6 +267,10 @@ class Notifier:
             token = target_token(receiver.settings, self.env)
         except ValueError as exc:
             return Attempt(ok=False, status_code=None, error=redact(str(exc)), retryable=True)
+        # Read again at each send (a rotated url_file): registered again, so the new one is
+        # masked as well.
+        for secret in (*url_secrets(url), token):
+            register_secret(secret)
         headers = {"Content-Type": "application/json"}
         creating = False
         if receiver.kind == "statuspage":
