@@ -320,3 +320,14 @@ def test_parse_alerts_rejects_what_is_not_a_webhook_payload() -> None:
     }
     [alert] = parse_alerts(json.loads(json.dumps(legacy)))
     assert (alert.status, alert.name, alert.source) == ("firing", "CPU", "grafana")
+
+
+def test_a_taken_port_is_one_clear_error(tmp_path: Path, store: IncidentStore) -> None:
+    from zconsole.notify.listeners import ServiceError
+
+    for first in started(make_config(tmp_path), store):
+        assert first.address is not None
+        port = first.address[1]
+        [second] = services(make_config(tmp_path, listen=f"127.0.0.1:{port}"), store)
+        with pytest.raises(ServiceError, match=f"alertmanager: cannot listen on 127.0.0.1:{port}"):
+            second.start()

@@ -364,3 +364,17 @@ def test_a_webhook_that_follows_status_hears_each_declaration_and_change(
     assert all(
         r.body["incident"]["id"] == incident.id and r.body["text"] == "" for r in hook.requests
     )
+
+
+def test_a_long_update_is_cut_to_discords_limit(tmp_path: Path, store: IncidentStore) -> None:
+    with DiscordReceiver() as discord:
+        config = config_with(
+            tmp_path, {"kind": "discord", "url": discord.url + "/api/webhooks/1/t"}
+        )
+        notifier = notifier_for(config, store)
+        notifier.post_update(declare(store), "x" * 5000, update_kind="update", author="alice")
+        assert notifier.deliver() == 1
+        notifier.close()
+    [request] = discord.requests
+    assert len(request.body["content"]) == 2000
+    assert request.body["content"].endswith("…")

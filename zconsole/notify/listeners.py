@@ -35,6 +35,10 @@ MAX_BODY = 1 << 20
 log = logging.getLogger(__name__)
 
 
+class ServiceError(OSError):
+    """A listener cannot start (the port is taken, the address is not this host's); one line."""
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     # Rebinding the same port right after a stop must work (the recorder restarts it).
@@ -99,7 +103,12 @@ class HttpService:
             return
         handler = type(f"{type(self).__name__}Handler", (self.handler,), {"service": self})
         server_class = _Server6 if ":" in self.host else _Server
-        self._server = server_class((self.host, self.port), handler)
+        try:
+            self._server = server_class((self.host, self.port), handler)
+        except OSError as exc:
+            raise ServiceError(
+                f"{self.name}: cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
+            ) from None
         self._thread = threading.Thread(
             target=self._server.serve_forever, name=f"notify-{self.name}", daemon=True
         )
