@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from tests.receivers import StatuspageReceiver
+from zconsole.checks.incident import KIND_ALERT, KIND_POST
 from zconsole.config import Config, load_config
-from zconsole.incident import KIND_ALERT, KIND_POST
 from zconsole.notify import Service, services
 from zconsole.notify.alerts import PayloadError, parse_alerts
 from zconsole.notify.listeners import AlertListener

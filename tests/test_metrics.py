@@ -18,8 +18,8 @@ from tests.receivers import Receiver
 from zconsole.config import load_config
 from zconsole.notify import services as notify_services
 from zconsole.notify.listeners import MetricsServer
+from zconsole.registry import build_checks
 from zconsole.scheduler import Scheduler
-from zconsole.sources import build_checks
 
 REDIS_PASSWORD = "redis-pw-metrics-5678"
 PG_PASSWORD = "pg-pw-metrics-1234"

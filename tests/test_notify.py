@@ -19,8 +19,8 @@ from tests.receivers import (
     StatuspageReceiver,
     TeamsReceiver,
 )
+from zconsole.checks.incident import KIND_POST, Incident
 from zconsole.config import Config, load_config
-from zconsole.incident import KIND_POST, Incident
 from zconsole.incident_controller import IncidentController
 from zconsole.notify import notifier as make_notifier
 from zconsole.notify.outbox import PENDING, REJECTED, SENT, Outbox

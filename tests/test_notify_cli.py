@@ -17,9 +17,9 @@ import pytest
 from tests import services
 from tests.receivers import SlackReceiver, StatuspageReceiver
 from zconsole import incident_cli, updates
+from zconsole.checks.incident import KIND_NOTE, KIND_POST, KIND_UPDATE, STATUSES
 from zconsole.cli import main
 from zconsole.config import ConfigError, effective_toml, load_config
-from zconsole.incident import KIND_NOTE, KIND_POST, KIND_UPDATE, STATUSES
 from zconsole.notify import services as notify_services
 from zconsole.store import IncidentStore
 
@@ -392,3 +392,21 @@ def test_outbox_lists_what_waits_and_send_delivers_it(
     assert (code, out) == (0, "the outbox is empty: every post was delivered\n")
     assert "ops (slack): detected update posted, HTTP 200 after 3 attempts" in err
     assert len(slack.requests) == 1
+
+
+def test_only_token_like_url_parts_are_registered_as_secrets() -> None:
+    from zconsole.notify.settings import url_secrets
+
+    assert url_secrets("http://127.0.0.1:8080/zc") == []  # "/zc" is ordinary text too
+    slack = "https://hooks.slack.com/services/T0AAAA1111/B0BBBB2222/xoxbSlackSecret0123456789ab"
+    found = url_secrets(slack)
+    assert "/services/T0AAAA1111/B0BBBB2222/xoxbSlackSecret0123456789ab" in found
+    assert "xoxbSlackSecret0123456789ab" in found
+    assert "services" not in found
+    teams = (
+        "https://x.logic.azure.com/workflows/0f3c/triggers/manual/paths/invoke"
+        "?api-version=2016-06-01&sig=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5"
+    )
+    assert "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5" in url_secrets(teams)
+    assert "2016-06-01" not in url_secrets(teams)
+    assert "hunter2pass" in url_secrets("https://user:hunter2pass@x.org/")

@@ -15,8 +15,8 @@ from tests.pilot import wait_until
 from tests.receivers import SlackReceiver, StatuspageReceiver
 from zconsole.app import ZConsoleApp
 from zconsole.checks.base import Status
+from zconsole.checks.incident import KIND_POST
 from zconsole.config import Config, load_config
-from zconsole.incident import KIND_POST
 from zconsole.incident_controller import IncidentController
 from zconsole.widgets.format import STATUS_STYLE
 from zconsole.widgets.header import StatusHeader, update_clock_text

@@ -230,7 +230,7 @@ def _deliver(config: Config, store: Any, queue: Any, *, now_due: bool = False) -
 
 
 def declare_command(config: Config, args: argparse.Namespace) -> int:
-    from zconsole.incident import IncidentError, default_author
+    from zconsole.checks.incident import IncidentError, default_author
 
     store = _store(config)
     if store is None:
@@ -257,7 +257,7 @@ def declare_command(config: Config, args: argparse.Namespace) -> int:
 
 
 def note_command(config: Config, args: argparse.Namespace) -> int:
-    from zconsole.incident import KIND_NOTE, default_author
+    from zconsole.checks.incident import KIND_NOTE, default_author
 
     text = sys.stdin.read() if args.text == "-" else args.text
     if not text.strip():
@@ -274,7 +274,7 @@ def note_command(config: Config, args: argparse.Namespace) -> int:
 
 
 def status_command(config: Config, args: argparse.Namespace) -> int:
-    from zconsole.incident import default_author
+    from zconsole.checks.incident import default_author
 
     store = _store(config)
     if store is None:
@@ -296,7 +296,7 @@ def status_command(config: Config, args: argparse.Namespace) -> int:
 def update_command(config: Config, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from zconsole.incident import KIND_UPDATE, default_author
+    from zconsole.checks.incident import KIND_UPDATE, default_author
     from zconsole.updates import default_kind, render
 
     store = _store(config)

@@ -17,8 +17,8 @@ OUTBOX_INTERVAL_S = 5.0
 
 if TYPE_CHECKING:
     from zconsole.checks.base import CheckResult
+    from zconsole.checks.incident import Incident
     from zconsole.config import Config
-    from zconsole.incident import Incident
     from zconsole.notify.poster import Notifier, OutboxSender
     from zconsole.store import IncidentStore
 

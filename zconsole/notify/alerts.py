@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from zconsole.checks.incident import KIND_ALERT, Incident, scheme_levels
 from zconsole.checks.secrets import redact
-from zconsole.incident import KIND_ALERT, Incident, scheme_levels
 from zconsole.notify.settings import AlertmanagerSettings
 
 if TYPE_CHECKING:

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 
 from zconsole import __version__
+from zconsole.checks.incident import KIND_POST, Incident
 from zconsole.checks.secrets import redact, register_secret
-from zconsole.incident import KIND_POST, Incident
 from zconsole.notify import payloads
 from zconsole.notify.outbox import Outbox, OutboxRow
 from zconsole.notify.payloads import EVENT_DECLARED, EVENT_STATUS, EVENT_UPDATE, Post

@@ -141,18 +141,17 @@ def target_names(targets: list[NotifyTarget]) -> list[str]:
 
 def url_secrets(url: str) -> list[str]:
     """The parts of a webhook URL that are credentials: everything after the host, the
-    userinfo, and each path segment or query value long enough to be a token (raw and
+    userinfo, and each path segment or query value, when long enough to be a token (raw and
     percent-decoded)."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return [url]
     found: list[str] = []
+    # Only parts long enough to be tokens: a short path ("/zc", "/hooks") is also ordinary text
+    # (a file name, a word), and masking it everywhere would garble unrelated output.
     tail = parts.path + (f"?{parts.query}" if parts.query else "")
-    if len(tail) > 1:
-        found.append(tail)
-    if parts.query:
-        found.append(parts.query)
+    found += [part for part in (tail, parts.query) if len(part) >= _TOKEN_MIN_LEN]
     userinfo, at, _ = parts.netloc.rpartition("@")
     if at:
         found += [p for p in userinfo.split(":") if p]
