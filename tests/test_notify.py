@@ -262,6 +262,7 @@ def test_statuspage_sees_the_create_and_each_status_change(
         notifier = controller.notifier
         assert notifier is not None
         incident = controller.declare(title="Checkout down", severity="P0")
+        assert incident is not None
         notifier.deliver()
         for status in ("identified", "monitoring"):
             controller.set_status(status)
@@ -353,6 +354,7 @@ def test_a_webhook_that_follows_status_hears_each_declaration_and_change(
         notifier = notifier_for(config, store)
         controller = IncidentController(store, config.incident, author="alice", notifier=notifier)
         incident = controller.declare(title="Queue backlog", severity="P2")
+        assert incident is not None
         controller.set_status("monitoring")
         assert notifier.deliver() == 2
         notifier.close()
