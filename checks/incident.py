@@ -41,6 +41,10 @@ KIND_ACTION = "action"
 KIND_UPDATE = "update"
 KIND_CORRECTION = "correction"
 KIND_SYSTEM = "system"
+#: A status update sent to a receiver (Slack, Statuspage …), with how it went.
+KIND_POST = "post"
+#: An alert from Alertmanager or Grafana, firing or resolved.
+KIND_ALERT = "alert"
 
 #: The runbooks' triage questions, in order; the first "yes" decides (index into the scheme).
 #: "Can users log in?" is asked as its negation so that every question reads "yes = worse".
@@ -214,6 +218,8 @@ class Clocks:
     #: Seconds left to acknowledge / resolve (negative = target missed); None once met.
     respond_left_s: float | None
     resolve_left_s: float | None
+    #: The update cadence of this severity, seconds (0 = none).
+    update_every_s: float = 0.0
 
 
 def _per_severity(values: list[float], index: int) -> float:
@@ -249,6 +255,7 @@ def clocks(
         resolve_target_s=resolve,
         respond_left_s=respond_left,
         resolve_left_s=resolve_left,
+        update_every_s=every,
     )
 
 

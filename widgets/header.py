@@ -10,8 +10,25 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from zconsole.checks.base import Status
-from zconsole.widgets.format import STATUS_STYLE
+from zconsole.widgets.format import STATUS_STYLE, human_duration
 from zconsole.widgets.text import inert
+
+#: The header warns this long before a status update is due (a third of a shorter cadence).
+UPDATE_WARN_S = 300.0
+
+
+def update_clock_text(next_update_s: float | None, every_s: float) -> Text:
+    """ "▲ UPDATE DUE in 2m" when the next status update is close, "✖ UPDATE OVERDUE 3m" past
+    it; nothing otherwise (pure)."""
+    if next_update_s is None or every_s <= 0:
+        return Text("")
+    if next_update_s <= 0:
+        status, words = Status.CRIT, f"UPDATE OVERDUE {human_duration(-next_update_s)}"
+    elif next_update_s <= min(UPDATE_WARN_S, every_s / 3):
+        status, words = Status.WARN, f"UPDATE DUE in {human_duration(next_update_s)}"
+    else:
+        return Text("")
+    return Text(f"{status.symbol} {words}", style=STATUS_STYLE[status])
 
 
 class StatusHeader(Widget):
@@ -38,6 +55,14 @@ class StatusHeader(Widget):
         self.clock = clock or (lambda: datetime.now(UTC))
         self.read_only = read_only
         self.target = target
+        #: The open incident's update clock (seconds to the next update, the cadence).
+        self.next_update_s: float | None = None
+        self.update_every_s = 0.0
+
+    def show_update_clock(self, next_update_s: float | None, every_s: float = 0.0) -> None:
+        """Redrawn with the clock each second; None when no open incident waits for one."""
+        self.next_update_s = next_update_s
+        self.update_every_s = every_s
 
     def render(self) -> Text:
         # Text(..., style=) would be the base style of the whole line; only the badge is reversed.
@@ -56,6 +81,10 @@ class StatusHeader(Widget):
             text.append_text(
                 inert(self.incident, single_line=True, max_len=60, style="bold yellow")
             )
+        due = update_clock_text(self.next_update_s, self.update_every_s)
+        if due:
+            text.append("  ")
+            text.append_text(due)
         if self.read_only:
             text.append("  READ-ONLY", style="bold cyan")
         text.append("  " + self.clock().strftime("%H:%M:%S UTC"), style="dim")

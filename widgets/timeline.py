@@ -40,6 +40,8 @@ KIND_TAG = {
     "update": "upd ",
     "correction": "fix ",
     "system": "sys ",
+    "post": "post",
+    "alert": "alrt",
 }
 KIND_STYLE = {
     "note": "",
@@ -51,6 +53,8 @@ KIND_STYLE = {
     "update": "cyan",
     "correction": "italic",
     "system": "dim",
+    "post": "cyan",
+    "alert": "bold red",
 }
 
 

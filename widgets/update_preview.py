@@ -15,6 +15,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Select, Static, TextArea
 
+from zconsole.widgets.text import inert
+
 KIND_LABELS = {"detected": "Detected", "update": "Update", "resolved": "Resolved"}
 FORMAT_LABELS = {"slack": "Slack Markdown", "plain": "Plain text"}
 
@@ -38,11 +40,20 @@ class UpdatePreviewScreen(ModalScreen[str | None]):
         Binding("escape", "close", "Close"),
     ]
 
-    def __init__(self, variants: dict[tuple[str, str], str], kind: str, fmt: str = "slack"):
+    def __init__(
+        self,
+        variants: dict[tuple[str, str], str],
+        kind: str,
+        fmt: str = "slack",
+        *,
+        receivers: list[str] | None = None,
+    ):
         super().__init__()
         self.variants = variants
         self.kind = kind
         self.fmt = fmt
+        #: Where ctrl+s also posts the update (the configured [[notify]] receivers).
+        self.receivers = receivers or []
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -61,12 +72,19 @@ class UpdatePreviewScreen(ModalScreen[str | None]):
                     id="preview-format",
                 )
             yield TextArea(self.variants.get((self.kind, self.fmt), ""), id="preview-text")
+            posts = ""
+            if self.receivers:
+                posts = " and post to " + ", ".join(self.receivers)
             yield Static(
-                "ctrl+s copy to clipboard and record in the timeline · esc close",
+                inert(
+                    f"ctrl+s copy to clipboard, record in the timeline{posts} · esc close",
+                    max_len=400,
+                ),
                 classes="preview--keys",
             )
             with Horizontal():
-                yield Button("Copy & record (ctrl+s)", variant="primary", id="preview-copy")
+                label = "Copy, record & post" if self.receivers else "Copy & record"
+                yield Button(f"{label} (ctrl+s)", variant="primary", id="preview-copy")
                 yield Button("Close (esc)", id="preview-close")
 
     def on_mount(self) -> None:

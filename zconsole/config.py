@@ -38,6 +38,14 @@ from zconsole.checks.redis_settings import RedisSettings
 from zconsole.checks.secrets import redact, register_secret
 from zconsole.checks.text import plain
 from zconsole.config_bounds import bounds_message, out_of_bounds
+from zconsole.notify.settings import (
+    AlertmanagerSettings,
+    MetricsSettings,
+    NotifySettingsError,
+    NotifyTarget,
+    check_listeners,
+    register_settings_secrets,
+)
 
 CONFIG_NAME = "zconsole.toml"
 
@@ -111,6 +119,10 @@ class Config(_Section, frozen=True):
     incident: IncidentSettings = msgspec.field(default_factory=IncidentSettings)
     recording: RecordingConfig = msgspec.field(default_factory=RecordingConfig)
     actions: list[CustomAction] = msgspec.field(default_factory=list)
+    #: Where status updates are posted, and the Alertmanager / Prometheus listeners.
+    notify: list[NotifyTarget] = msgspec.field(default_factory=list)
+    alertmanager: AlertmanagerSettings = msgspec.field(default_factory=AlertmanagerSettings)
+    metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
     targets: dict[str, Target] = msgspec.field(default_factory=dict)
     #: Where each layer came from, for `zconsole config` (not a TOML key).
     sources: list[str] = msgspec.field(default_factory=list)
@@ -300,6 +312,11 @@ def load_config(
     config = _decode(merged, label)
     _check_bounds(config, label)
     _register_secrets(config)
+    try:
+        register_settings_secrets(config.notify, config.alertmanager, env)
+        check_listeners(config.alertmanager, config.metrics)
+    except NotifySettingsError as exc:
+        raise ConfigError(redact(f"{' + '.join(sources[1:]) or 'defaults'}: {exc}")) from None
     return config
 
 
@@ -398,9 +415,9 @@ def effective_toml(config: Config) -> str:
                     for item in v:
                         lines.append(f"\n[[{section}.{k}]]")
                         lines += [f"{ik} = {_toml_value(iv)}" for ik, iv in item.items()]
-        elif section == "actions":
+        elif section in ("actions", "notify"):
             for item in body:
-                lines.append("\n[[actions]]")
+                lines.append(f"\n[[{section}]]")
                 lines += [f"{ik} = {_toml_value(iv)}" for ik, iv in item.items()]
         elif section == "targets":
             for name, target in body.items():

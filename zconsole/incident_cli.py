@@ -1,4 +1,5 @@
-"""`zconsole incidents list | export ID | report`: the records side of the incident store.
+"""`zconsole incidents list | export ID | report | declare | note | status | update`: the
+incident store from the command line, for scripts and chat-ops.
 
 Imported by ``zconsole.cli`` while building the parser, so it imports nothing heavy (no
 Textual, no SQLite) until a subcommand runs.
@@ -14,6 +15,14 @@ from typing import Any
 from zconsole.checks.text import plain
 from zconsole.config import Config
 from zconsole.terminal import error, out
+
+#: Kept in step with zconsole.incident / zconsole.updates (a test says so); spelled out here so
+#: that building the parser imports nothing.
+STATUSES = ("investigating", "identified", "monitoring", "resolved")
+UPDATE_KINDS = ("detected", "update", "resolved")
+UPDATE_FORMATS = ("slack", "plain")
+#: `incidents update --post`: something is still waiting in the outbox.
+EXIT_QUEUED = 1
 
 EXIT_STORE = 1
 EXIT_USAGE = 2
@@ -64,6 +73,46 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser] | None = 
     )
     rep.add_argument("--since", default="30d", help="window, e.g. 30d, 12h, 2w (default 30d)")
     rep.set_defaults(handler=report_command)
+    _add_lifecycle_parsers(sub)
+
+
+def _add_lifecycle_parsers(sub: Any) -> None:
+    declare = sub.add_parser("declare", help="declare an incident; prints its ID")
+    declare.add_argument("--title", required=True, help="what is wrong, in a few words")
+    declare.add_argument("--severity", required=True, help="P0..P3 (or P1..P4, see the scheme)")
+    declare.add_argument("--impact", default="", help="who is affected and how")
+    declare.add_argument(
+        "--service", action="append", default=[], dest="services", help="affected service"
+    )
+    declare.add_argument("--commander", default="", help="incident commander")
+    declare.set_defaults(handler=declare_command)
+    note = sub.add_parser("note", help="add a note to an incident's timeline")
+    note.add_argument("id", help="incident ID")
+    note.add_argument("text", help='the note ("-" reads it from stdin)')
+    note.set_defaults(handler=note_command)
+    status = sub.add_parser("status", help="change status (status pages follow it)")
+    status.add_argument("id", help="incident ID")
+    status.add_argument("status", choices=STATUSES)
+    status.set_defaults(handler=status_command)
+    update = sub.add_parser(
+        "update", help="print the status update from the runbooks' template; --post sends it"
+    )
+    update.add_argument("id", help="incident ID")
+    update.add_argument("--kind", choices=UPDATE_KINDS, help="default: from the incident")
+    update.add_argument("--format", choices=UPDATE_FORMATS, default="slack", dest="fmt")
+    update.add_argument(
+        "--post",
+        action="store_true",
+        help="record it in the timeline and post it to every [[notify]] receiver",
+    )
+    update.set_defaults(handler=update_command)
+    outbox = sub.add_parser(
+        "outbox", help="posts that wait for their receiver (or were rejected); --send retries"
+    )
+    outbox.add_argument(
+        "--send", action="store_true", help="send what waits now, rejected posts included"
+    )
+    outbox.set_defaults(handler=outbox_command)
 
 
 def _store(config: Config) -> Any:
@@ -178,3 +227,169 @@ def report_command(config: Config, args: argparse.Namespace) -> int:
     rep = report(incidents, scheme_levels(config.incident.severity_scheme))
     out(report_text(rep, args.since))
     return 0
+
+
+def _existing(store: Any, incident_id: str) -> Any:
+    try:
+        return store.get(incident_id)
+    except KeyError:
+        print(f"zconsole: no incident {incident_id} in {store.path}", file=sys.stderr)
+        return None
+
+
+def _deliver(config: Config, store: Any, queue: Any, *, now_due: bool = False) -> int:
+    """Queue with the configured receivers and send now; say how each went on stderr.
+
+    ``queue(notifier)`` queues what to send. 0 when everything went out, else EXIT_QUEUED.
+    """
+    from zconsole.notify import notifier as make_notifier
+    from zconsole.notify.outbox import PENDING
+    from zconsole.widgets.text import plain
+
+    notifier = make_notifier(config, store)
+    if notifier is None:
+        return 0
+    try:
+        queue(notifier)
+        before = store.last_entry_id()
+        notifier.deliver(now_due=now_due)
+        for entry in store.entries_since(before):
+            if entry.kind == "post":
+                print(plain(entry.text, max_len=300), file=sys.stderr)
+        waiting = len(notifier.outbox.rows(PENDING))
+    finally:
+        notifier.close()
+    if waiting:
+        print(
+            f"zconsole: {waiting} post(s) wait in the outbox; a running zconsole or "
+            "`zconsole record` sends them when the receiver is back",
+            file=sys.stderr,
+        )
+        return EXIT_QUEUED
+    return 0
+
+
+def declare_command(config: Config, args: argparse.Namespace) -> int:
+    from zconsole.checks.incident import IncidentError, default_author
+
+    store = _store(config)
+    if store is None:
+        return EXIT_STORE
+    author = default_author()
+    try:
+        incident = store.declare(
+            title=args.title,
+            severity=args.severity,
+            author=author,
+            impact=args.impact,
+            services=tuple(args.services),
+            commander=args.commander or config.incident.commander or author,
+            responders=(author,),
+            scheme=config.incident.severity_scheme,
+        )
+    except (ValueError, IncidentError) as exc:
+        print(f"zconsole: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(incident.id)
+    sys.stdout.flush()
+    _deliver(config, store, lambda n: n.lifecycle(incident, declared=True, author=author))
+    return 0
+
+
+def note_command(config: Config, args: argparse.Namespace) -> int:
+    from zconsole.checks.incident import KIND_NOTE, default_author
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    if not text.strip():
+        print("zconsole: an empty note", file=sys.stderr)
+        return EXIT_USAGE
+    store = _store(config)
+    if store is None:
+        return EXIT_STORE
+    if _existing(store, args.id) is None:
+        return EXIT_USAGE
+    entry = store.add_entry(args.id, KIND_NOTE, text.rstrip("\n"), default_author())
+    print(f"{args.id}: note #{entry.id}")
+    return 0
+
+
+def status_command(config: Config, args: argparse.Namespace) -> int:
+    from zconsole.checks.incident import default_author
+
+    store = _store(config)
+    if store is None:
+        return EXIT_STORE
+    before = _existing(store, args.id)
+    if before is None:
+        return EXIT_USAGE
+    author = default_author()
+    incident = store.set_status(args.id, args.status, author)
+    if incident.status == before.status:
+        print(f"{args.id}: already {incident.status}")
+        return 0
+    print(f"{args.id}: {before.status} → {incident.status}")
+    sys.stdout.flush()
+    _deliver(config, store, lambda n: n.lifecycle(incident, declared=False, author=author))
+    return 0
+
+
+def update_command(config: Config, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from zconsole.checks.incident import KIND_UPDATE, default_author
+    from zconsole.updates import default_kind, render
+
+    store = _store(config)
+    if store is None:
+        return EXIT_STORE
+    incident = _existing(store, args.id)
+    if incident is None:
+        return EXIT_USAGE
+    entries = store.entries(incident.id)
+    posted = sum(1 for e in entries if e.kind == KIND_UPDATE)
+    kind = args.kind or default_kind(incident, posted)
+    text = render(kind, args.fmt, incident, entries, now=datetime.now(UTC), config=config.incident)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    if not args.post:
+        return 0
+    author = default_author()
+    store.add_entry(incident.id, KIND_UPDATE, text, author)
+    if not config.notify:
+        print(
+            "zconsole: recorded; no [[notify]] receivers configured, nothing posted",
+            file=sys.stderr,
+        )
+        return 0
+    return _deliver(
+        config, store, lambda n: n.post_update(incident, text, update_kind=kind, author=author)
+    )
+
+
+def outbox_command(config: Config, args: argparse.Namespace) -> int:
+    from zconsole.notify.outbox import PENDING, REJECTED, Outbox
+    from zconsole.widgets.text import plain
+
+    store = _store(config)
+    if store is None:
+        return EXIT_STORE
+    if args.send:
+        outbox = Outbox(store.path)
+        outbox.retry_rejected()
+        outbox.close()
+        code = _deliver(config, store, lambda n: None, now_due=True)
+    else:
+        code = 0
+    outbox = Outbox(store.path)
+    waiting = [r for r in outbox.rows() if r.state in (PENDING, REJECTED)]
+    outbox.close()
+    if not waiting:
+        print("the outbox is empty: every post was delivered")
+        return code
+    for row in waiting:
+        error = f" · {plain(row.last_error, max_len=80)}" if row.last_error else ""
+        print(
+            f"#{row.id} {row.incident_id} → {plain(row.target, max_len=40)}: {row.state}, "
+            f"{row.attempts} attempt(s) since {row.created_at:%Y-%m-%d %H:%M} UTC{error}"
+        )
+    return code or EXIT_QUEUED

@@ -13,10 +13,11 @@ told once through ``on_error``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from zconsole.checks.base import CheckResult
 from zconsole.checks.incident import (
@@ -36,6 +37,10 @@ from zconsole.checks.incident import (
 from zconsole.checks.secrets import redact
 from zconsole.store import IncidentStore, StoreUnavailable
 
+if TYPE_CHECKING:
+    from zconsole.notify.poster import Notifier
+    from zconsole.notify.settings import NotifyTarget
+
 #: Seconds between polls for other processes' entries (the issue asks for "within 2 s").
 POLL_INTERVAL_S = 1.0
 
@@ -50,8 +55,11 @@ class IncidentController:
         *,
         author: str | None = None,
         on_error: Callable[[str], None] | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.store = store
+        #: Where status updates are posted (None: no receivers); the caller delivers the outbox.
+        self.notifier = notifier
         self.config = config
         self.author = author or default_author()
         self.on_error = on_error
@@ -74,13 +82,19 @@ class IncidentController:
         *,
         on_error: Callable[[str], None] | None = None,
         read_only: bool = False,
+        notify: Sequence[NotifyTarget] = (),
     ) -> IncidentController | str:
         """The controller of the store at ``path`` (read only when asked, or when this user may
-        only read it); or, when it cannot be opened at all (locked, corrupt, newer schema), the
-        one line saying why."""
+        only read it; with the outbox of the ``notify`` receivers beside it); or, when it cannot
+        be opened at all (locked, corrupt, newer schema), the one line saying why."""
         try:
             store = IncidentStore.open(path or None, read_only=read_only)
-            return cls(store, config, on_error=on_error)
+            notifier = None
+            if notify:
+                from zconsole.notify.poster import Notifier
+
+                notifier = Notifier.for_store(notify, store)
+            return cls(store, config, on_error=on_error, notifier=notifier)
         except StoreUnavailable as exc:
             return str(exc)
 
@@ -152,8 +166,15 @@ class IncidentController:
             self.open_incident = incident
             self.last_resolved = None
             self.watch.reset()
+            self._tell(incident, declared=True)
             return incident
         return None
+
+    def _tell(self, incident: Incident, *, declared: bool) -> None:
+        """Queue a declaration or status change for the receivers that follow them (status
+        pages). Inside a store call: the outbox is in the store and shares its policy."""
+        if self.notifier is not None:
+            self.notifier.lifecycle(incident, declared=declared, author=self.author)
 
     def failing(self, names: list[str]) -> tuple[str, ...]:
         """Of ``names``, the checks that are critical or unreachable now (the services a
@@ -180,7 +201,10 @@ class IncidentController:
         if self.open_incident is None:
             return None
         with self._store(tell=True):
+            before = self.open_incident.status
             incident = self.store.set_status(self.open_incident.id, status, self.author)
+            if incident.status != before:
+                self._tell(incident, declared=False)
             self.open_incident = incident if incident.is_open else None
             self.last_resolved = None if incident.is_open else incident
             return incident
@@ -214,13 +238,19 @@ class IncidentController:
         """What a status update is about: the open incident, else the one just resolved."""
         return self.open_incident or self.last_resolved
 
-    def posted_update(self, text: str) -> None:
-        """Record a posted status update (also the "resolved" one after resolution)."""
+    def posted_update(self, text: str, kind: str = "") -> int:
+        """Record a posted status update (also the "resolved" one after resolution) and queue
+        it for every receiver; how many it was queued for."""
         subject = self.update_subject
         if subject is None:
-            return
+            return 0
         with self._store(tell=True):
             self.store.add_entry(subject.id, KIND_UPDATE, text, self.author)
+            if self.notifier is not None:
+                return self.notifier.post_update(
+                    subject, text, update_kind=kind, author=self.author
+                )
+        return 0
 
     def update_entries(self) -> list[Entry]:
         """The timeline of the incident a status update is about ([] when there is none)."""

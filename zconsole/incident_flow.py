@@ -18,6 +18,7 @@ from zconsole.checks.base import describe_error
 from zconsole.checks.incident import KIND_EVIDENCE, KIND_UPDATE
 from zconsole.checks.secrets import redact
 from zconsole.incident_controller import POLL_INTERVAL_S, IncidentController
+from zconsole.notify import OUTBOX_INTERVAL_S
 from zconsole.store import READ_ONLY_WRITES
 from zconsole.widgets.declare import (
     DeclareRequest,
@@ -47,6 +48,7 @@ class IncidentFlow:
             app.config.incident,
             on_error=self._store_error,
             read_only=app.read_only,
+            notify=app.config.notify,
         )
         #: None when the store could not be opened: the panes run on, incident features off.
         self.controller = opened if isinstance(opened, IncidentController) else None
@@ -100,6 +102,18 @@ class IncidentFlow:
             )
         # Other processes' entries (a second responder's session) show up within a second.
         self.app.set_interval(POLL_INTERVAL_S, self.poll)
+        if self.controller.notifier is not None:
+            # What waits in the outbox goes out when its receiver is back.
+            self.app.set_interval(OUTBOX_INTERVAL_S, self.deliver_posts)
+            self.deliver_posts()
+
+    def deliver_posts(self) -> None:
+        """Send the outbox in a thread; the results reach the timeline through the store."""
+        notifier = self.controller.notifier if self.controller is not None else None
+        running = any(w.group == "notify" and w.is_running for w in self.app.workers)
+        if notifier is None or running:
+            return
+        self.app.run_worker(notifier.deliver, thread=True, group="notify", exit_on_error=False)
 
     def _sync(self) -> None:
         """Show the open incident; a different one than before resets the timeline."""
@@ -143,13 +157,23 @@ class IncidentFlow:
     def tick(self) -> None:
         panel = self._panel()
         controller = self.controller
+        header = self.app.main_screen.query_one_optional(StatusHeader)
         if panel is None or controller is None or controller.update_subject is None:
+            if header is not None:
+                header.show_update_clock(None)
             return
         clocks = controller.clocks(self._now())
         if controller.problem:
             panel.show_problem(controller.problem)
-        else:
-            panel.show_clocks(clocks)
+            return
+        panel.show_clocks(clocks)
+        if header is not None:
+            # The header says when the next status update is due, on every pane and size.
+            waiting = clocks is not None and controller.open_incident is not None
+            header.show_update_clock(
+                clocks.next_update_s if waiting and clocks else None,
+                clocks.update_every_s if clocks else 0.0,
+            )
 
     def result(self, result: Any) -> None:
         """Feed the check watch (crit/recovered lines in the timeline)."""
@@ -215,6 +239,7 @@ class IncidentFlow:
         if incident is None:
             return
         self.poll()
+        self.deliver_posts()
         self.app.notify(f"Declared {incident.id}", timeout=4)
 
     def note(self) -> None:
@@ -284,6 +309,7 @@ class IncidentFlow:
         elif what == "severity":
             self.controller.set_severity(value)
         self.poll()
+        self.deliver_posts()
 
     def _resolved(self, request: ResolveRequest | None) -> None:
         controller = self.controller
@@ -294,6 +320,7 @@ class IncidentFlow:
         if controller.problem:
             return
         self.poll()
+        self.deliver_posts()
         if resolved is not None:
             self.app.notify(
                 f"{incident_id} resolved. u posts the resolved update; "
@@ -323,16 +350,24 @@ class IncidentFlow:
             for fmt in FORMATS
         }
         posted = sum(1 for e in entries if e.kind == KIND_UPDATE)
-        self.app.push_screen(
-            UpdatePreviewScreen(variants, default_kind(incident, posted)), self._update_posted
-        )
+        receivers = controller.notifier.names() if controller.notifier is not None else []
+        screen = UpdatePreviewScreen(variants, default_kind(incident, posted), receivers=receivers)
+        self.app.push_screen(screen, lambda text: self._update_posted(text, screen.kind))
 
-    def _update_posted(self, text: str | None) -> None:
+    def _update_posted(self, text: str | None, kind: str = "") -> None:
         if text is None or self.controller is None:
             return
         how = self.app.copy_text(text)
-        self.controller.posted_update(text)
+        queued = self.controller.posted_update(text, kind)
         self.poll()
+        if queued:
+            self.deliver_posts()
+            self.app.notify(
+                f"Status update copied ({how}), recorded, and posting to {queued} receiver(s); "
+                "the timeline shows each result.",
+                timeout=5,
+            )
+            return
         self.app.notify(f"Status update copied ({how}) and recorded in the timeline.", timeout=4)
 
     # -- evidence ------------------------------------------------------------------------------
