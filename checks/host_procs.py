@@ -114,7 +114,8 @@ class ProcessSampler:
         self._scanned_at = time.monotonic()
 
     def sample(self) -> tuple[ProcessInfo, ...]:
-        """Top ``top_n`` by CPU plus top ``top_n`` by RSS, most CPU first."""
+        """Top ``top_n`` by CPU plus top ``top_n`` by RSS (then the next by CPU, up to
+        ``2 * top_n`` processes), most CPU first."""
         previous, elapsed = self._cpu, time.monotonic() - self._scanned_at
         rows = list(self._scan())
         self._scanned_at = time.monotonic()
@@ -127,13 +128,21 @@ class ProcessSampler:
                 return 0.0  # new since the last scan, as psutil's first cpu_percent() says
             return max(0.0, (row[3] - before[1]) / elapsed * 100.0)
 
-        by_cpu = sorted(((percent(r), r) for r in rows), key=lambda x: x[0], reverse=True)
+        by_cpu = sorted(
+            ((percent(r), r) for r in rows), key=lambda x: (x[0], x[1][4]), reverse=True
+        )
         by_rss = sorted(rows, key=lambda r: r[4], reverse=True)[: self.top_n]
         chosen: dict[int, tuple[float, _Stat]] = {}
         for cpu, row in by_cpu[: self.top_n]:
             chosen.setdefault(row[0], (cpu, row))
         for row in by_rss:
             chosen.setdefault(row[0], (percent(row), row))
+        # Where the two lists overlap, the next by CPU fill in: the list keeps one length from
+        # poll to poll, so the pane changes cells instead of rebuilding its table.
+        for cpu, row in by_cpu[self.top_n :]:
+            if len(chosen) >= 2 * self.top_n:
+                break
+            chosen.setdefault(row[0], (cpu, row))
         live_keys: set[tuple[int, float]] = set()
         out: list[ProcessInfo] = []
         for cpu, (pid, comm, start, _, rss) in chosen.values():

@@ -207,6 +207,10 @@ def test_scan_matches_psutil_for_a_busy_process_and_a_long_name(tmp_path: Path) 
         assert top[idle.pid].name == psutil.Process(idle.pid).name() == sleeper.name
         assert top[idle.pid].cpu_percent == 0.0
         assert sampler.count >= 2
+        # Overlapping CPU and memory lists are filled up by CPU: one length from poll to poll.
+        small = ProcessSampler(top_n=3)
+        small.prime()
+        assert len(small.sample()) == 6 == len(small.sample())
     finally:
         busy.kill()
         idle.kill()

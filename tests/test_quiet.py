@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
@@ -44,6 +45,64 @@ async def test_show_skips_equal_content_but_not_a_changed_base_style() -> None:
         assert static.content is dim
         assert show(static, "plain")
         assert not show(static, "plain")
+
+
+def _count_refreshes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """(widget class, layout asked) of every Widget.refresh from now on."""
+    calls: list[tuple[str, bool]] = []
+    original = Widget.refresh
+
+    def counting(self: Widget, *regions: Any, **kw: Any) -> Any:
+        calls.append((type(self).__name__, bool(kw.get("layout"))))
+        return original(self, *regions, **kw)
+
+    monkeypatch.setattr(Widget, "refresh", counting)
+    return calls
+
+
+async def test_show_asks_for_a_layout_only_when_the_height_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with TableApp().run_test(size=(60, 20)) as pilot:
+        static = pilot.app.query_one("#s", Static)
+        show(static, "cpu 12%")
+        await pilot.pause()
+        calls = _count_refreshes(monkeypatch)
+        assert show(static, "cpu 13%")  # same one line: repaint it, lay nothing out
+        assert calls and not any(layout for _, layout in calls)
+        await pilot.pause()
+        assert show(static, "cpu 13%\nmem 40%\nload 0.2")  # taller: the screen is laid out
+        assert ("Static", True) in calls
+        await pilot.pause()
+        assert static.size.height == 3
+
+
+class SideBySideApp(App[None]):
+    """A table whose size does not depend on the text beside it."""
+
+    CSS = "#t { width: 30; height: 100%; } #s { width: 1fr; }"
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            table = Table(id="t", cursor_type="row")
+            table.add_columns("name", "value")
+            yield table
+            yield Static("", id="s")
+
+
+async def test_a_layout_pass_leaves_the_scrollbars_of_unchanged_tables_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with SideBySideApp().run_test(size=(60, 12)) as pilot:
+        table = pilot.app.query_one("#t", Table)
+        fill_table(table, [(f"row {i}", str(i)) for i in range(40)])  # taller than the screen
+        await pilot.pause()
+        assert table.show_vertical_scrollbar
+        calls = _count_refreshes(monkeypatch)
+        show(pilot.app.query_one("#s", Static), "one\ntwo")  # a layout pass of the screen
+        await pilot.pause()
+        assert ("Static", True) in calls
+        assert "ScrollBar" not in {name for name, _ in calls}
 
 
 async def test_fill_table_touches_only_what_differs_and_keeps_the_cursor_on_its_key() -> None:

@@ -51,10 +51,24 @@ def changed(widget: Widget, slot: str, key: Hashable) -> bool:
 
 
 def show(static: Static, content: Text | str) -> bool:
-    """``static.update(content)`` unless it already shows exactly that. True if it changed."""
+    """``static.update(content)`` unless it already shows exactly that. True if it changed.
+
+    A layout pass is asked for only when the new content needs another height at the current
+    width: ``Static.update()`` lays out the whole screen every time, and after each layout pass
+    every table's scrollbar repaints too, so a summary line whose figures moved used to cost
+    two frames over most of the screen instead of one line.
+    """
     if not changed(static, "content", content_key(content)):
         return False
-    static.update(content)
+    width = static.content_size.width
+    before = static.content_size.height
+    if not static.is_mounted or not width or not static.display:
+        static.update(content)
+        return True
+    static.update(content, layout=False)
+    after = static.get_content_height(static.container_size, static.app.size, width)
+    if after != before:
+        static.refresh(layout=True)
     return True
 
 

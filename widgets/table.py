@@ -12,6 +12,11 @@ public hook for rendering a cell, hence the override of its ``_render_cell`` (Te
 
 Panes fill a table with :meth:`Table.fill`, which compares the new rows with what the table shows
 and replaces only the cells that differ (``widgets/quiet.py`` does the same for other widgets).
+
+It also skips the scrollbar repaint Textual's ScrollView does on every layout pass of the screen
+(it compares its parent's container size with its own, which differ whenever the table shares
+its pane, so it always finds a change): after each layout pass every table with a visible
+scrollbar repainted it, and the frame covered the union of all of them, most of the screen.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from rich.text import Text
 from textual._types import SegmentLines
 from textual.cache import LRUCache
 from textual.coordinate import Coordinate
+from textual.geometry import Size
 from textual.widgets import DataTable
 
 from zconsole.widgets.quiet import content_key
@@ -45,6 +51,18 @@ class Table(DataTable[Any]):
         #: What the last :meth:`fill` put in: each cell's content key, and the row keys.
         self._filled: tuple[tuple[Hashable, ...], ...] | None = None
         self._filled_keys: tuple[str, ...] | None = None
+        self._laid_out: tuple[Size, ...] | None = None
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        # The same geometry as at the last layout pass, and the same rows and columns (the
+        # table's own virtual size): nothing to resize, nothing to repaint.
+        geometry = (size, virtual_size, container_size, self.virtual_size)
+        if geometry == self._laid_out and size == self._size:
+            return False
+        self._laid_out = geometry
+        return super()._size_updated(size, virtual_size, container_size, layout)
 
     def _render_cell(
         self,
