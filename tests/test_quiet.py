@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
@@ -20,7 +20,7 @@ from zconsole.app import ZConsoleApp
 from zconsole.checks.base import CheckResult
 from zconsole.config import load_config
 from zconsole.widgets.keybar import KeyBar
-from zconsole.widgets.quiet import show
+from zconsole.widgets.quiet import set_border_subtitle, set_border_title, show
 from zconsole.widgets.table import Table
 
 
@@ -95,7 +95,7 @@ async def test_a_layout_pass_leaves_the_scrollbars_of_unchanged_tables_alone(
 ) -> None:
     async with SideBySideApp().run_test(size=(60, 12)) as pilot:
         table = pilot.app.query_one("#t", Table)
-        fill_table(table, [(f"row {i}", str(i)) for i in range(40)])  # taller than the screen
+        table.fill([(f"row {i}", str(i)) for i in range(40)])  # taller than the screen
         await pilot.pause()
         assert table.show_vertical_scrollbar
         calls = _count_refreshes(monkeypatch)
@@ -103,6 +103,39 @@ async def test_a_layout_pass_leaves_the_scrollbars_of_unchanged_tables_alone(
         await pilot.pause()
         assert ("Static", True) in calls
         assert "ScrollBar" not in {name for name, _ in calls}
+
+
+class BorderedApp(App[None]):
+    CSS = "#box { border: round white; height: 8; }"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="box"):
+            yield Static("line under the border", id="inner")
+
+
+async def test_a_new_subtitle_repaints_the_border_line_not_the_widgets_under_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with BorderedApp().run_test(size=(40, 10)) as pilot:
+        box = pilot.app.query_one("#box")
+        set_border_subtitle(box, "OK · 12 ms")
+        set_border_title(box, "Host")
+        await pilot.pause()
+        painted: list[str] = []
+        original = Static.render_lines
+
+        def counting(self: Static, crop: Any) -> Any:
+            painted.append(str(self.id))
+            return original(self, crop)
+
+        monkeypatch.setattr(Static, "render_lines", counting)
+        set_border_subtitle(box, Text("OK · 9 ms", style="dim"))
+        await pilot.pause()
+        assert painted == []  # the Static inside was not part of the frame
+        set_border_title(box, "Host 2")
+        await pilot.pause()
+        screen = pilot.app.export_screenshot().replace("&#160;", " ")
+        assert "OK · 9 ms" in screen and "Host 2" in screen and "12 ms" not in screen
 
 
 async def test_fill_table_touches_only_what_differs_and_keeps_the_cursor_on_its_key() -> None:
@@ -133,6 +166,22 @@ async def test_fill_table_touches_only_what_differs_and_keeps_the_cursor_on_its_
         assert table.cursor_row == 0
         with pytest.raises(ValueError, match="one key per row"):
             table.fill([("x", "y")], keys=[])
+
+
+async def test_fill_table_grows_a_column_in_place_and_never_remeasures_it() -> None:
+    async with TableApp().run_test() as pilot:
+        table = pilot.app.query_one("#t", Table)
+        table.fill([("a", "12.5%"), ("b", "3.0%")])
+        await pilot.pause()
+        value = table.ordered_columns[1]
+        assert value.content_width == 5
+        table.fill([("a", "112.5%"), ("b", "3.0%")])  # wider: the column grows
+        await pilot.pause()
+        assert value.content_width == 6
+        table.fill([("a", "2.5%"), ("b", "3.0%")])  # narrower: it keeps its width
+        await pilot.pause()
+        assert value.content_width == 6
+        assert table.get_row_at(0) == ["a", "2.5%"]
 
 
 async def test_table_renders_again_only_the_cells_that_changed(

@@ -17,6 +17,8 @@ from collections.abc import Hashable
 from weakref import WeakKeyDictionary
 
 from rich.text import Text
+from textual.content import Content
+from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -73,10 +75,40 @@ def show(static: Static, content: Text | str) -> bool:
 
 
 def set_border_title(widget: Widget, title: Text | str | None) -> None:
-    if changed(widget, "border_title", content_key(title)):
+    if changed(widget, "border_title", content_key(title)) and not _repaint_border_line(
+        widget, title, top=True
+    ):
         widget.border_title = title
 
 
 def set_border_subtitle(widget: Widget, subtitle: Text | str | None) -> None:
-    if changed(widget, "border_subtitle", content_key(subtitle)):
+    if changed(widget, "border_subtitle", content_key(subtitle)) and not _repaint_border_line(
+        widget, subtitle, top=False
+    ):
         widget.border_subtitle = subtitle
+
+
+def _repaint_border_line(widget: Widget, title: Text | str | None, *, top: bool) -> bool:
+    """Put ``title`` on the widget's top or bottom border and repaint that one line.
+
+    Setting ``border_title``/``border_subtitle`` repaints the whole widget; for a pane that is
+    every table and line under it, each poll, because its subtitle carries the poll's duration.
+    The title is stored as Textual's own setter stores it. False when the widget has no such
+    border drawn yet (then the setter does it).
+    """
+    width, height = widget.outer_size
+    edge = widget.styles.border_top if top else widget.styles.border_bottom
+    if not widget.is_mounted or not width or not height or edge[0] in ("", "none", "hidden"):
+        return False
+    stored: Content | None = None
+    if title is not None:
+        content = Content.from_rich_text(title) if isinstance(title, Text) else title
+        stored = widget.render_str(content).expand_tabs(4).split()[0]
+    if top:
+        widget._border_title = stored
+    else:
+        widget._border_subtitle = stored
+    # refresh() takes regions relative to the content area; the border is outside it.
+    offset = widget.content_offset
+    widget.refresh(Region(-offset.x, (0 if top else height - 1) - offset.y, width, 1))
+    return True

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual._types import SegmentLines
@@ -137,10 +138,13 @@ class Table(DataTable[Any]):
             and self.row_count == len(rows)
             and all(len(o) == len(n) == len(self.columns) for o, n in zip(old, new, strict=True))
         ):
+            columns = self.ordered_columns
             for y, (before, after, row) in enumerate(zip(old, new, rows, strict=True)):
                 for x, (b, a) in enumerate(zip(before, after, strict=True)):
                     if b != a:
-                        self.update_cell_at(Coordinate(y, x), row[x], update_width=True)
+                        cell = row[x]
+                        wider = _wider(cell, columns[x].content_width)
+                        self.update_cell_at(Coordinate(y, x), cell, update_width=wider)
             return True
         selected_key = self._cursor_key() if keys is not None else None
         cursor = self.cursor_row
@@ -163,3 +167,14 @@ class Table(DataTable[Any]):
         except Exception:  # noqa: BLE001 - the cursor is outside the rows while a table rebuilds
             return None
         return None if value is None else str(value)
+
+
+def _wider(cell: Cell, width: int) -> bool:
+    """Whether ``cell`` may not fit a column ``width`` cells wide (then the column grows).
+
+    Columns grow in place and shrink only when the table is rebuilt: DataTable measures a
+    cell through Rich for every update with ``update_width``, and re-measures the whole
+    column whenever a cell got narrower, each poll, for figures that merely moved.
+    """
+    text = cell.plain if isinstance(cell, Text) else cell
+    return "\n" in text or cell_len(text) > width
