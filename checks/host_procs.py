@@ -104,10 +104,6 @@ class ProcessSampler:
         )
         self.count = 0
 
-    @property
-    def primed(self) -> bool:
-        return bool(self._cpu)
-
     def prime(self) -> None:
         """Take the first CPU sample of every process, so the next :meth:`sample` has rates."""
         self._cpu = {pid: (start, cpu) for pid, _, start, cpu, _ in self._scan()}
