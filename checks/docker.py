@@ -43,17 +43,24 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import docker
-import docker.errors
-from docker.types import CancellableStream
 
 from zconsole.checks.base import Check, Status, now_utc, worst
 from zconsole.checks.container_logs import parse_engine_time, release_stream
 from zconsole.checks.docker_settings import DockerSettings
+from zconsole.checks.lazy import lazy
 from zconsole.checks.secrets import redact
+
+# The client is imported at the first poll, in the check's thread (see checks/lazy.py).
+if TYPE_CHECKING:
+    import docker
+    import docker.errors
+    from docker import types as docker_types
+    from docker.types import CancellableStream
+else:
+    docker = lazy("docker")
+    docker_types = lazy("docker.types")
 
 #: Engine events that change what the pane shows.
 WATCHED_EVENTS = (
@@ -475,7 +482,7 @@ def open_stats_stream(api: docker.APIClient, container_id: str) -> CancellableSt
     url = internals._url("/containers/{0}/stats", container_id)
     response = internals._get(url, params={"stream": True}, stream=True)
     internals._raise_for_status(response)
-    return CancellableStream(internals._stream_helper(response, decode=True), response)
+    return docker_types.CancellableStream(internals._stream_helper(response, decode=True), response)
 
 
 class _StatsStream:

@@ -17,16 +17,21 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
-
-import httpx
 
 from zconsole.checks.base import Check, Status, describe_error, worst
 from zconsole.checks.http_settings import EndpointSettings, HttpSettings
 from zconsole.checks.http_urls import display_url, register_endpoint_secrets
+from zconsole.checks.lazy import lazy
 from zconsole.checks.secrets import redact
 from zconsole.checks.tls import CertInfo, fetch_peer_cert, parse_der, peer_cert_der
+
+# The client is imported at the first poll, in the check's thread (see checks/lazy.py).
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy("httpx")
 
 #: Enough of a body to find the expected text in a health page; more is never read.
 BODY_LIMIT = 1 << 20

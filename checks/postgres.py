@@ -23,12 +23,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, LiteralString, NoReturn
-
-import psycopg
-from psycopg.rows import dict_row
+from typing import TYPE_CHECKING, Any, LiteralString, NoReturn
 
 from zconsole.checks.base import Check, Status, grade, worst
+from zconsole.checks.lazy import lazy
 from zconsole.checks.pg_processes import (
     Backend,
     ProcessCounts,
@@ -37,6 +35,14 @@ from zconsole.checks.pg_processes import (
 )
 from zconsole.checks.postgres_settings import PostgresSettings
 from zconsole.checks.secrets import redact
+
+# The client is imported at the first poll, in the check's thread (see checks/lazy.py).
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg import rows as pg_rows
+else:
+    psycopg = lazy("psycopg")
+    pg_rows = lazy("psycopg.rows")
 
 SQL_DIR = Path(__file__).parent / "sql"
 
@@ -464,7 +470,7 @@ class PostgresCheck(Check[PostgresData]):
         self, conn: psycopg.Connection[Any], sql: str, params: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]:
         try:
-            with conn.cursor(row_factory=dict_row) as cur:
+            with conn.cursor(row_factory=pg_rows.dict_row) as cur:
                 cur.execute(_q(sql), params)
                 return cur.fetchall()
         except psycopg.OperationalError as exc:

@@ -15,20 +15,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
-
-import redis
-from redis import exceptions as rex
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from zconsole.checks.base import Check, Status, grade, worst
 from zconsole.checks.credentials import register_url_secret as register_userinfo_password
+from zconsole.checks.lazy import lazy
 from zconsole.checks.redis_queues import QueueInfo, RateWindow, collect_queues
 from zconsole.checks.redis_settings import RedisSettings
 from zconsole.checks.secrets import redact
 from zconsole.checks.units import human_bytes
+
+# The client is imported at the first poll, in the check's thread (see checks/lazy.py).
+if TYPE_CHECKING:
+    import redis
+    from redis import backoff as redis_backoff
+    from redis import exceptions as rex
+    from redis import retry as redis_retry
+else:
+    redis = lazy("redis")
+    rex = lazy("redis.exceptions")
+    redis_backoff = lazy("redis.backoff")
+    redis_retry = lazy("redis.retry")
 
 #: Seconds to wait before reconnecting after the n-th failure in a row: 1, 2, 4 ... 30.
 BACKOFF_BASE_S = 1.0
@@ -175,7 +183,7 @@ def connect(url: str, timeout: float, *, decode: bool = True) -> redis.Redis:
         url,
         socket_connect_timeout=timeout,
         socket_timeout=timeout,
-        retry=Retry(NoBackoff(), 0),
+        retry=redis_retry.Retry(redis_backoff.NoBackoff(), 0),
         decode_responses=decode,
         encoding_errors="backslashreplace",
         # RESP2: replies keep the same shape on every server version we may meet.

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests import services
@@ -27,7 +30,7 @@ from zconsole.checks.host_mounts import (
     parse_mounts,
     real_mounts,
 )
-from zconsole.checks.host_procs import container_id_of_cgroup
+from zconsole.checks.host_procs import ProcessSampler, container_id_of_cgroup
 from zconsole.checks.host_settings import HostSettings
 
 MiB = 1024 * 1024
@@ -214,6 +217,43 @@ def test_process_started_by_the_test_is_in_the_top_list_with_its_rss() -> None:
             assert "Sekr3t-pw" not in mine[0].cmdline and "app:***@127.0.0.1" in mine[0].cmdline
         finally:
             proc.kill()
+
+
+def test_scan_matches_psutil_for_a_busy_process_and_a_long_name(tmp_path: Path) -> None:
+    # The scan reads /proc/PID/stat itself; what it says must be what psutil says.
+    sleeper = tmp_path / "sleeper-with-a-name-past-15-bytes"
+    shutil.copy("/bin/sleep", sleeper)
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    idle = subprocess.Popen([str(sleeper), "600"])
+    try:
+        sampler = ProcessSampler(top_n=100_000)  # every process makes the list
+        time.sleep(0.2)
+        before = psutil.Process(busy.pid).cpu_times()
+        sampler.prime()
+        t0 = time.monotonic()
+        time.sleep(1.0)
+        after = psutil.Process(busy.pid).cpu_times()
+        top = {p.pid: p for p in sampler.sample()}
+        elapsed = time.monotonic() - t0
+        spent = (after.user + after.system - before.user - before.system) / elapsed * 100
+        assert top[busy.pid].cpu_percent > 5
+        assert abs(top[busy.pid].cpu_percent - spent) < 15
+        assert abs(top[busy.pid].rss_bytes - psutil.Process(busy.pid).memory_info().rss) < MiB
+        assert top[busy.pid].create_time == pytest.approx(
+            psutil.Process(busy.pid).create_time(), abs=0.05
+        )
+        assert top[idle.pid].name == psutil.Process(idle.pid).name() == sleeper.name
+        assert top[idle.pid].cpu_percent == 0.0
+        assert sampler.count >= 2
+        # Overlapping CPU and memory lists are filled up by CPU: one length from poll to poll.
+        small = ProcessSampler(top_n=3)
+        small.prime()
+        assert len(small.sample()) == 6 == len(small.sample())
+    finally:
+        busy.kill()
+        idle.kill()
+        busy.wait()
+        idle.wait()
 
 
 @pytest.mark.docker

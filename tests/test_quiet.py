@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
@@ -19,7 +20,7 @@ from zconsole.app import ZConsoleApp
 from zconsole.checks.base import CheckResult
 from zconsole.config import load_config
 from zconsole.widgets.keybar import KeyBar
-from zconsole.widgets.quiet import show
+from zconsole.widgets.quiet import set_border_subtitle, set_border_title, show
 from zconsole.widgets.table import Table
 
 
@@ -44,6 +45,97 @@ async def test_show_skips_equal_content_but_not_a_changed_base_style() -> None:
         assert static.content is dim
         assert show(static, "plain")
         assert not show(static, "plain")
+
+
+def _count_refreshes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """(widget class, layout asked) of every Widget.refresh from now on."""
+    calls: list[tuple[str, bool]] = []
+    original = Widget.refresh
+
+    def counting(self: Widget, *regions: Any, **kw: Any) -> Any:
+        calls.append((type(self).__name__, bool(kw.get("layout"))))
+        return original(self, *regions, **kw)
+
+    monkeypatch.setattr(Widget, "refresh", counting)
+    return calls
+
+
+async def test_show_asks_for_a_layout_only_when_the_height_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with TableApp().run_test(size=(60, 20)) as pilot:
+        static = pilot.app.query_one("#s", Static)
+        show(static, "cpu 12%")
+        await pilot.pause()
+        calls = _count_refreshes(monkeypatch)
+        assert show(static, "cpu 13%")  # same one line: repaint it, lay nothing out
+        assert calls and not any(layout for _, layout in calls)
+        await pilot.pause()
+        assert show(static, "cpu 13%\nmem 40%\nload 0.2")  # taller: the screen is laid out
+        assert ("Static", True) in calls
+        await pilot.pause()
+        assert static.size.height == 3
+
+
+class SideBySideApp(App[None]):
+    """A table whose size does not depend on the text beside it."""
+
+    CSS = "#t { width: 30; height: 100%; } #s { width: 1fr; }"
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            table = Table(id="t", cursor_type="row")
+            table.add_columns("name", "value")
+            yield table
+            yield Static("", id="s")
+
+
+async def test_a_layout_pass_leaves_the_scrollbars_of_unchanged_tables_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with SideBySideApp().run_test(size=(60, 12)) as pilot:
+        table = pilot.app.query_one("#t", Table)
+        table.fill([(f"row {i}", str(i)) for i in range(40)])  # taller than the screen
+        await pilot.pause()
+        assert table.show_vertical_scrollbar
+        calls = _count_refreshes(monkeypatch)
+        show(pilot.app.query_one("#s", Static), "one\ntwo")  # a layout pass of the screen
+        await pilot.pause()
+        assert ("Static", True) in calls
+        assert "ScrollBar" not in {name for name, _ in calls}
+
+
+class BorderedApp(App[None]):
+    CSS = "#box { border: round white; height: 8; }"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="box"):
+            yield Static("line under the border", id="inner")
+
+
+async def test_a_new_subtitle_repaints_the_border_line_not_the_widgets_under_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with BorderedApp().run_test(size=(40, 10)) as pilot:
+        box = pilot.app.query_one("#box")
+        set_border_subtitle(box, "OK · 12 ms")
+        set_border_title(box, "Host")
+        await pilot.pause()
+        painted: list[str] = []
+        original = Static.render_lines
+
+        def counting(self: Static, crop: Any) -> Any:
+            painted.append(str(self.id))
+            return original(self, crop)
+
+        monkeypatch.setattr(Static, "render_lines", counting)
+        set_border_subtitle(box, Text("OK · 9 ms", style="dim"))
+        await pilot.pause()
+        assert painted == []  # the Static inside was not part of the frame
+        set_border_title(box, "Host 2")
+        await pilot.pause()
+        screen = pilot.app.export_screenshot().replace("&#160;", " ")
+        assert "OK · 9 ms" in screen and "Host 2" in screen and "12 ms" not in screen
 
 
 async def test_fill_table_touches_only_what_differs_and_keeps_the_cursor_on_its_key() -> None:
@@ -74,6 +166,22 @@ async def test_fill_table_touches_only_what_differs_and_keeps_the_cursor_on_its_
         assert table.cursor_row == 0
         with pytest.raises(ValueError, match="one key per row"):
             table.fill([("x", "y")], keys=[])
+
+
+async def test_fill_table_grows_a_column_in_place_and_never_remeasures_it() -> None:
+    async with TableApp().run_test() as pilot:
+        table = pilot.app.query_one("#t", Table)
+        table.fill([("a", "12.5%"), ("b", "3.0%")])
+        await pilot.pause()
+        value = table.ordered_columns[1]
+        assert value.content_width == 5
+        table.fill([("a", "112.5%"), ("b", "3.0%")])  # wider: the column grows
+        await pilot.pause()
+        assert value.content_width == 6
+        table.fill([("a", "2.5%"), ("b", "3.0%")])  # narrower: it keeps its width
+        await pilot.pause()
+        assert value.content_width == 6
+        assert table.get_row_at(0) == ["a", "2.5%"]
 
 
 async def test_table_renders_again_only_the_cells_that_changed(

@@ -71,9 +71,10 @@ class Pane(Vertical):
         """Render a new result: status, summary, error and stale age, then the data."""
         self.result = result
         latest = result.latest
-        for status in Status:
-            self.set_class(latest.status is status, f"-{status.value}")
-        self.set_class(not latest.configured, "-unconfigured")
+        # One restyle of the pane for all its classes (each set_class restyles the subtree).
+        classes = {f"-{status.value}": latest.status is status for status in Status}
+        classes["-unconfigured"] = not latest.configured
+        self.update_classes(classes)
         summary = self.query_one(".pane--summary", Static)
         problem = self.query_one(".pane--problem", Static)
         hint = self.query_one(".pane--hint", Static)

@@ -17,6 +17,8 @@ from collections.abc import Hashable
 from weakref import WeakKeyDictionary
 
 from rich.text import Text
+from textual.content import Content
+from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -51,18 +53,62 @@ def changed(widget: Widget, slot: str, key: Hashable) -> bool:
 
 
 def show(static: Static, content: Text | str) -> bool:
-    """``static.update(content)`` unless it already shows exactly that. True if it changed."""
+    """``static.update(content)`` unless it already shows exactly that. True if it changed.
+
+    A layout pass is asked for only when the new content needs another height at the current
+    width: ``Static.update()`` lays out the whole screen every time, and after each layout pass
+    every table's scrollbar repaints too, so a summary line whose figures moved used to cost
+    two frames over most of the screen instead of one line.
+    """
     if not changed(static, "content", content_key(content)):
         return False
-    static.update(content)
+    width = static.content_size.width
+    before = static.content_size.height
+    if not static.is_mounted or not width or not static.display:
+        static.update(content)
+        return True
+    static.update(content, layout=False)
+    after = static.get_content_height(static.container_size, static.app.size, width)
+    if after != before:
+        static.refresh(layout=True)
     return True
 
 
 def set_border_title(widget: Widget, title: Text | str | None) -> None:
-    if changed(widget, "border_title", content_key(title)):
+    if changed(widget, "border_title", content_key(title)) and not _repaint_border_line(
+        widget, title, top=True
+    ):
         widget.border_title = title
 
 
 def set_border_subtitle(widget: Widget, subtitle: Text | str | None) -> None:
-    if changed(widget, "border_subtitle", content_key(subtitle)):
+    if changed(widget, "border_subtitle", content_key(subtitle)) and not _repaint_border_line(
+        widget, subtitle, top=False
+    ):
         widget.border_subtitle = subtitle
+
+
+def _repaint_border_line(widget: Widget, title: Text | str | None, *, top: bool) -> bool:
+    """Put ``title`` on the widget's top or bottom border and repaint that one line.
+
+    Setting ``border_title``/``border_subtitle`` repaints the whole widget; for a pane that is
+    every table and line under it, each poll, because its subtitle carries the poll's duration.
+    The title is stored as Textual's own setter stores it. False when the widget has no such
+    border drawn yet (then the setter does it).
+    """
+    width, height = widget.outer_size
+    edge = widget.styles.border_top if top else widget.styles.border_bottom
+    if not widget.is_mounted or not width or not height or edge[0] in ("", "none", "hidden"):
+        return False
+    stored: Content | None = None
+    if title is not None:
+        content = Content.from_rich_text(title) if isinstance(title, Text) else title
+        stored = widget.render_str(content).expand_tabs(4).split()[0]
+    if top:
+        widget._border_title = stored
+    else:
+        widget._border_subtitle = stored
+    # refresh() takes regions relative to the content area; the border is outside it.
+    offset = widget.content_offset
+    widget.refresh(Region(-offset.x, (0 if top else height - 1) - offset.y, width, 1))
+    return True

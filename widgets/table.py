@@ -12,6 +12,11 @@ public hook for rendering a cell, hence the override of its ``_render_cell`` (Te
 
 Panes fill a table with :meth:`Table.fill`, which compares the new rows with what the table shows
 and replaces only the cells that differ (``widgets/quiet.py`` does the same for other widgets).
+
+It also skips the scrollbar repaint Textual's ScrollView does on every layout pass of the screen
+(it compares its parent's container size with its own, which differ whenever the table shares
+its pane, so it always finds a change): after each layout pass every table with a visible
+scrollbar repainted it, and the frame covered the union of all of them, most of the screen.
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual._types import SegmentLines
 from textual.cache import LRUCache
 from textual.coordinate import Coordinate
+from textual.geometry import Size
 from textual.widgets import DataTable
 
 from zconsole.widgets.quiet import content_key
@@ -45,6 +52,18 @@ class Table(DataTable[Any]):
         #: What the last :meth:`fill` put in: each cell's content key, and the row keys.
         self._filled: tuple[tuple[Hashable, ...], ...] | None = None
         self._filled_keys: tuple[str, ...] | None = None
+        self._laid_out: tuple[Size, ...] | None = None
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        # The same geometry as at the last layout pass, and the same rows and columns (the
+        # table's own virtual size): nothing to resize, nothing to repaint.
+        geometry = (size, virtual_size, container_size, self.virtual_size)
+        if geometry == self._laid_out and size == self._size:
+            return False
+        self._laid_out = geometry
+        return super()._size_updated(size, virtual_size, container_size, layout)
 
     def _render_cell(
         self,
@@ -119,10 +138,13 @@ class Table(DataTable[Any]):
             and self.row_count == len(rows)
             and all(len(o) == len(n) == len(self.columns) for o, n in zip(old, new, strict=True))
         ):
+            columns = self.ordered_columns
             for y, (before, after, row) in enumerate(zip(old, new, rows, strict=True)):
                 for x, (b, a) in enumerate(zip(before, after, strict=True)):
                     if b != a:
-                        self.update_cell_at(Coordinate(y, x), row[x], update_width=True)
+                        cell = row[x]
+                        wider = _wider(cell, columns[x].content_width)
+                        self.update_cell_at(Coordinate(y, x), cell, update_width=wider)
             return True
         selected_key = self._cursor_key() if keys is not None else None
         cursor = self.cursor_row
@@ -145,3 +167,14 @@ class Table(DataTable[Any]):
         except Exception:  # noqa: BLE001 - the cursor is outside the rows while a table rebuilds
             return None
         return None if value is None else str(value)
+
+
+def _wider(cell: Cell, width: int) -> bool:
+    """Whether ``cell`` may not fit a column ``width`` cells wide (then the column grows).
+
+    Columns grow in place and shrink only when the table is rebuilt: DataTable measures a
+    cell through Rich for every update with ``update_width``, and re-measures the whole
+    column whenever a cell got narrower, each poll, for figures that merely moved.
+    """
+    text = cell.plain if isinstance(cell, Text) else cell
+    return "\n" in text or cell_len(text) > width
