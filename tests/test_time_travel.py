@@ -146,7 +146,7 @@ async def test_restarting_two_minutes_ago_at_the_cursor_ok_live_and_actions_refu
         table.focus()
         await pilot.press("R")
         await pilot.pause(0.3)
-        (last,) = read_audit(default_audit_path(config.general.store))
+        (last,) = read_audit(default_audit_path())
         assert last["outcome"] == "refused" and last["action"] == "docker.restart"
         assert "replay" in last["detail"], last
         assert any("Refused" in (n.title or "") for n in app._notifications)
