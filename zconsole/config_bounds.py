@@ -79,6 +79,11 @@ BOUNDS: dict[str, Bound] = {
     "incident.resolve_min": _TARGET_MINUTES,
     "incident.hysteresis_s": Bound(0, 86400, "s"),
     "actions[].timeout": Bound(0.1, 86400, "s"),
+    "recording.interval": _POLL,
+    # An hour at the least: a shorter record cannot hold the minutes before the responder came.
+    "recording.retention_h": Bound(1, 24 * 366, "h"),
+    "recording.max_mb": Bound(1, 1e6, "MB"),
+    "notify[].timeout": Bound(0.5, 120, "s"),
 }
 # Every section may poll on its own clock and timeout.
 for _section in ("host", "docker", "postgres", "redis", "http"):
