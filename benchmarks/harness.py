@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import json
 import math
 import os
 import platform
@@ -651,6 +652,17 @@ def private_home() -> Path:
     return home
 
 
+#: Every list of places discovery's local defaults look in (zconsole/discovery/local.py).
+NOWHERE_LOCAL = (
+    "pg_socket_dirs",
+    "pg_ports",
+    "pg_service_files",
+    "redis_sockets",
+    "redis_ports",
+    "docker_sockets",
+)
+
+
 def tool_env(home: Path) -> dict[str, str]:
     return {
         "HOME": str(home),
@@ -658,6 +670,9 @@ def tool_env(home: Path) -> dict[str, str]:
         "XDG_DATA_HOME": str(home / ".local/share"),
         "XDG_STATE_HOME": str(home / ".local/state"),
         "XDG_CACHE_HOME": str(home / ".cache"),
+        # zconsole measures only the sources its config names: discovery's local defaults look
+        # nowhere, so this machine's own servers on 5432/6379 never join a run.
+        "ZCONSOLE_LOCAL_DEFAULTS": json.dumps({name: [] for name in NOWHERE_LOCAL}),
     }
 
 
