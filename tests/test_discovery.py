@@ -259,7 +259,12 @@ def test_local_defaults_find_a_socket_pgpass_and_tcp(
     postgres_server: services.Postgres, redis_server: services.Redis, tmp_path: Path
 ) -> None:
     pgpass = tmp_path / "pgpass"
-    pgpass.write_text(f"127.0.0.1:{postgres_server.port}:postgres:postgres:pgpass-pw-314\n")
+    pgpass.write_text(
+        f"127.0.0.1:{postgres_server.port}:postgres:postgres:pgpass-pw-314\n"
+        # Nothing listens there: not a candidate. A wildcard user names nobody.
+        f"localhost:{services.closed_port()}:*:postgres:unused-pw-1\n"
+        "*:*:*:*:wild-pw-2\n"
+    )
     pgpass.chmod(0o600)
     service_file = tmp_path / "pg_service.conf"
     service_file.write_text(
@@ -277,7 +282,9 @@ def test_local_defaults_find_a_socket_pgpass_and_tcp(
     )
     found = discover(project_dir=tmp_path, defaults=local)
     routes = [(c.kind, c.route) for c in found.candidates]
-    assert ("postgres", "password from ~/.pgpass") in routes
+    assert [r for r in routes if r[1] == "password from ~/.pgpass"] == [
+        ("postgres", "password from ~/.pgpass")
+    ]
     assert ("postgres", "libpq service erp") in routes
     service = next(c for c in found.candidates if c.route == "libpq service erp")
     assert service.url == "service=erp" and redact("service-pw-271") == "***"

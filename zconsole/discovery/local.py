@@ -113,8 +113,10 @@ def _service_candidates(paths: tuple[str, ...]) -> list[Candidate]:
     return out
 
 
-def _pgpass_candidates(raw: str, tcp_host: str) -> list[Candidate]:
-    """``~/.pgpass`` lines naming this host: libpq finds the password itself when we connect."""
+def _pgpass_candidates(raw: str, tcp_host: str, ports: tuple[int, ...]) -> list[Candidate]:
+    """``~/.pgpass`` lines naming this host whose server answers: libpq finds the password
+    itself when we connect. A ``*`` port means the default ports; a ``*`` database, the
+    user's own (libpq's default); a ``*`` user names nobody to connect as."""
     path = Path(raw).expanduser()
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -129,17 +131,25 @@ def _pgpass_candidates(raw: str, tcp_host: str) -> list[Candidate]:
             continue
         host, port, db, user = (p.replace("\0", ":") for p in parts[:4])
         register_secret(":".join(parts[4:]).replace("\0", ":"))
-        if host not in ("localhost", tcp_host, "*") or "*" in (port, db, user):
+        if host not in ("localhost", tcp_host, "*") or user == "*":
             continue
         host = tcp_host if host == "*" else host
-        out.append(
-            Candidate(
-                kind="postgres",
-                url=f"postgresql://{quote(user, safe='')}@{host}:{port}/{quote(db, safe='')}",
-                origin=f"{path}",
-                route="password from ~/.pgpass",
-            )
-        )
+        try:
+            tried = ports if port == "*" else (int(port),)
+        except ValueError:
+            continue
+        database = "" if db == "*" else quote(db, safe="")
+        for number in tried:
+            if _listening(tcp_host, number):
+                out.append(
+                    Candidate(
+                        kind="postgres",
+                        url=f"postgresql://{quote(user, safe='')}@{host}:{number}/{database}",
+                        origin=f"{path}",
+                        route="password from ~/.pgpass",
+                    )
+                )
+                break
     return out
 
 
@@ -148,7 +158,7 @@ def candidates(defaults: LocalDefaults | None = None) -> list[Candidate]:
     d = defaults or local_defaults()
     out: list[Candidate] = []
     out += _service_candidates(d.pg_service_files)
-    out += _pgpass_candidates(d.pgpass, d.tcp_host)
+    out += _pgpass_candidates(d.pgpass, d.tcp_host, d.pg_ports)
     for directory in d.pg_socket_dirs:
         for port in d.pg_ports:
             sock = os.path.join(directory, f".s.PGSQL.{port}")
