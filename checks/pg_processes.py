@@ -166,9 +166,35 @@ def backends_of(postmaster: psutil.Process) -> ProcessCounts:
     return ProcessCounts(postmaster.pid, tuple(sorted(backends, key=lambda b: b.pid)))
 
 
-def count_backends(port: int) -> ProcessCounts | None:
-    """The backends of the server on ``port`` of this host, or None if it is not found here."""
+def postmaster_in(pid: int) -> psutil.Process | None:
+    """The postmaster that is ``pid`` or runs under it: a container's main process is the
+    postmaster itself (the official image execs it) or an init (tini, a shell) above it."""
+    try:
+        top = psutil.Process(pid)
+        family = [top, *top.children(recursive=True)]
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+    for proc in family:
+        title = _title(proc)
+        try:
+            name = proc.name()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        if name in ("postgres", "postmaster") and title and not title.startswith("postgres:"):
+            return proc
+    return None
+
+
+def count_backends(port: int, container_pid: int | None = None) -> ProcessCounts | None:
+    """The backends of the server on ``port`` of this host, or None if it is not found here.
+
+    ``container_pid``, the main process of the server's container when it is known, settles
+    which postmaster it is when the port cannot: a published port (docker-proxy listens on it,
+    the postmaster on its container port) on a host with other servers.
+    """
     postmaster = find_postmaster(port)
+    if postmaster is None and container_pid:
+        postmaster = postmaster_in(container_pid)
     return backends_of(postmaster) if postmaster is not None else None
 
 

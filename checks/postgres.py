@@ -595,11 +595,29 @@ class PostgresCheck(Check[PostgresData]):
         except ValueError:
             return None
 
+    def _container_pid(self) -> int | None:
+        """The host pid of the server's container's main process (Engine API), if known."""
+        if not (self.container and self.docker_url):
+            return None
+        import docker
+
+        try:
+            client = docker.DockerClient(base_url=self.docker_url, timeout=3)
+        except docker.errors.DockerException:
+            return None
+        try:
+            state = client.api.inspect_container(self.container).get("State") or {}
+            return int(state.get("Pid") or 0) or None
+        except (docker.errors.DockerException, OSError, ValueError):
+            return None
+        finally:
+            client.close()
+
     def _out_of_connections(self) -> tuple[Status, str, PostgresData]:
         """The server refuses us for want of a slot: count its backends from their process
         titles on this host, so the pane still says who holds the connections."""
         port = self._local_port()
-        counts = count_backends(port) if port is not None else None
+        counts = count_backends(port, self._container_pid()) if port is not None else None
         if counts is None:
             raise PostgresError(
                 f"{self._last_error} — out of connections, and no server process for that "

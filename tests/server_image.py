@@ -53,6 +53,8 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     initdb -D "$PGDATA" -U "$POSTGRES_USER" --pwfile=/tmp/pwfile --auth-local=trust \
         --auth-host=scram-sha-256 -E UTF8 --locale=C --no-sync > /tmp/initdb.log
     rm -f /tmp/pwfile
+    # As the official image: password logins from anywhere the server listens.
+    echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
     if [ "$POSTGRES_DB" != postgres ]; then
         postgres --single -D "$PGDATA" postgres <<EOF > /dev/null
 CREATE DATABASE "$POSTGRES_DB";

@@ -18,6 +18,7 @@ import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import docker
 import psycopg
@@ -31,7 +32,10 @@ from zconsole import mitigations
 from zconsole.action_runner import ActionRunner, ConfirmRequest
 from zconsole.actions import Action, ActionOutcome, Outcome, Risk
 from zconsole.audit import AuditLog
+from zconsole.checks.base import Status
+from zconsole.checks.pg_processes import ProcessCounts, count_backends
 from zconsole.checks.postgres import PostgresCheck
+from zconsole.checks.postgres_settings import PostgresSettings
 from zconsole.checks.redis import RedisCheck
 from zconsole.config import load_config
 from zconsole.discover_cli import discovered_layer
@@ -526,3 +530,83 @@ def test_purge_and_restore_work_on_the_discovered_redis(
     finally:
         check.close()
         direct.close()
+
+
+def test_out_of_connections_behind_a_published_port_counts_the_containers_backends(
+    server_images: services.DockerEngine,
+    postgres_server: services.Postgres,
+    tmp_path: Path,
+) -> None:
+    """A port published on 127.0.0.1: docker-proxy holds it, the postmaster listens on its
+    container port, so the port names no process here. The container's own main process does:
+    the refused view counts that server's backends, and the signal terminate frees them."""
+    engine = server_images
+    port = services.free_port()
+    engine.cli("network", "create", "zc-disc-pub")
+    cid = ""
+    held: list[psycopg.Connection[Any]] = []
+    try:
+        cid = engine.cli(
+            "run", "-d", "--name", "shop-db-1", "--network", "zc-disc-pub",
+            "-p", f"127.0.0.1:{port}:5432", "--user", "999:999",
+            "-e", "POSTGRES_PASSWORD=pub-Pw-8812",
+            "--entrypoint", "docker-entrypoint.sh", postgres_tag(),
+            "postgres", "-c", "listen_addresses=*", "-c", "max_connections=7",
+            "-c", "superuser_reserved_connections=3",
+        ).strip()  # fmt: skip
+        admin = f"postgresql://postgres:pub-Pw-8812@127.0.0.1:{port}/postgres"
+        _wait_postgres(admin)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("CREATE ROLE shop LOGIN PASSWORD 'shop-Pw-1'")
+            conn.execute("CREATE ROLE mon LOGIN PASSWORD 'mon-Pw-2' IN ROLE pg_monitor")
+        services.wait_for(
+            lambda: (count_backends(port, _main_pid(engine, cid)) or _none()).total == 0,
+            10,
+            "the admin backend to exit",
+        )
+        # Another server runs on this host (the session's): the port alone names no postmaster.
+        assert postgres_server.is_running() and count_backends(port) is None
+        for _ in range(4):  # every slot a non-superuser may use
+            conn = psycopg.connect(f"postgresql://shop:shop-Pw-1@127.0.0.1:{port}/postgres")
+            conn.execute("SELECT 1")  # idle in transaction from here on
+            held.append(conn)
+        check = PostgresCheck(
+            PostgresSettings(),
+            f"postgresql://mon:mon-Pw-2@127.0.0.1:{port}/postgres",
+            container=cid,
+            docker_url=engine.url,
+        )
+        try:
+            refused = check.collect()
+            assert refused.error is None, refused.error
+            assert refused.status is Status.CRIT and "out of connections" in refused.summary
+            assert refused.data is not None
+            assert refused.data.connections.by_state == {"idle in transaction": 4}
+            assert refused.data.connections.by_user == {"shop": 4}
+            action = mitigations.build("postgres", "terminate_idle_tx", check, None)
+            assert action.preview.count("shop@postgres") == 4
+            outcome = _run_action(action, tmp_path)
+            assert outcome.outcome is Outcome.SUCCEEDED, outcome.text
+            services.wait_for(
+                lambda: (count_backends(port, _main_pid(engine, cid)) or _none()).total == 0,
+                10,
+                "the terminated backends to exit",
+            )
+            back = check.collect()
+            assert back.error is None and back.data is not None and back.data.refused is None
+        finally:
+            check.close()
+    finally:
+        for conn in held:
+            conn.close()
+        if cid:
+            engine.cli("rm", "-f", cid)
+        engine.cli("network", "rm", "zc-disc-pub")
+
+
+def _main_pid(engine: services.DockerEngine, cid: str) -> int:
+    return int(engine.cli("inspect", "-f", "{{.State.Pid}}", cid).strip())
+
+
+def _none() -> ProcessCounts:
+    return ProcessCounts(0, ())
