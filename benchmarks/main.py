@@ -108,10 +108,10 @@ WHY["zconsole record, 5 s cadence: CPU"] = (
     "and commit cost ~0.04 % of a core at this cadence); the rest is the checks the recorder "
     "runs, measured in-process against the same load: the docker check's stats streams (one "
     "JSON frame per running container per second, whatever the cadence: ~0.35 %), the host "
-    "check's process scan (~0.29 %), then PostgreSQL, Redis and the event loop. To close: "
-    "one-shot stats (or the containers' cgroup files) per poll instead of a stream per "
-    "container, and a process scan from /proc/<pid>/stat alone; both are the checks' cost "
-    "levers of the performance issue and lower the console's figure too."
+    "check's process scan (~0.29 % before it read /proc/<pid>/stat itself), then PostgreSQL, "
+    "Redis and the event loop. To close: one-shot stats (or the containers' cgroup files) per "
+    "poll instead of a stream per container: the checks' cost lever of the performance issue, "
+    "which lowers the console's figure too."
 )
 ORDER = [
     scenario_overhead.NAME,

@@ -135,6 +135,17 @@ def test_secrets_never_reach_the_file(tmp_path: Path, host_snapshot: Snapshot[Ho
     assert b"s3cr3t" not in path.read_bytes()
 
 
+def test_the_recording_is_its_owners_alone(
+    tmp_path: Path, host_snapshot: Snapshot[HostData]
+) -> None:
+    path = tmp_path / "r.sqlite3"
+    writer = RecordingWriter(path)
+    writer.write(host_snapshot)
+    for part in (path, Path(f"{path}-wal")):
+        assert part.stat().st_mode & 0o777 == 0o600, part
+    writer.close()
+
+
 def test_one_writer_per_file(tmp_path: Path) -> None:
     path = tmp_path / "r.sqlite3"
     writer = RecordingWriter(path)

@@ -35,7 +35,8 @@ async def test_the_console_records_while_it_runs(workdir: Path) -> None:
     assert recording_path(config) == recording
     app = ZConsoleApp(config, build_checks(config))
     async with app.run_test(size=(120, 40)) as pilot:
-        assert app.recording is not None and str(recording) in app.recording_note
+        await wait_until(pilot, lambda: app.recording is not None, timeout=20)
+        assert str(recording) in app.recording_note
         await wait_until(pilot, lambda: _host_frames(recording) >= 3, timeout=20)
     with RecordingReader(recording) as reader:
         span = reader.span()
@@ -51,6 +52,7 @@ async def test_the_console_leaves_the_file_to_a_running_recorder(workdir: Path) 
     try:
         app = ZConsoleApp(config, build_checks(config))
         async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: app.recording_note != "", timeout=20)
             await pilot.pause(1.0)
             assert app.recording is None
             assert "recorded by another process" in app.recording_note

@@ -47,7 +47,7 @@ def ago_text(seconds: float) -> str:
 def replay_text(moment: datetime, now: datetime) -> Text:
     """`⏪ REPLAY 03:12:04 · 17 min ago`, the words a screenshot of the past must carry."""
     text = Text()
-    text.append(f" ⏪ REPLAY {moment:%H:%M:%S} ", style="bold reverse yellow")
+    text.append(f" ⏪ REPLAY {moment:%H:%M:%S}", style="bold reverse yellow")
     text.append(f" · {ago_text((now - moment).total_seconds())}", style="bold yellow")
     if moment.date() != now.date():
         text.append(f" · {moment:%Y-%m-%d}", style="yellow")

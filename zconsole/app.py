@@ -219,10 +219,8 @@ class ZConsoleApp(App[None]):
         # containers table while the host tab showed): start on the active pane instead.
         self.action_show_pane(self.active_pane)
         if self.poll:
-            from zconsole.recording.writer import console_sink
-
-            self.recording, self.recording_note = console_sink(self.config)
             self.run_worker(self._poll(), name="scheduler", group="scheduler", exit_on_error=False)
+            self.run_worker(self._open_recording(), name="recording", exit_on_error=False)
         self.set_interval(1.0, self._tick)
         self.incident_flow.mount()
         if self.config.discovered:
@@ -234,6 +232,17 @@ class ZConsoleApp(App[None]):
             check.on_event = partial(self._check_event_from_thread, check.name)
         if self.tune_gc:
             self.set_timer(GC_SETTLE_S, _calm_garbage_collector)
+
+    async def _open_recording(self) -> None:
+        """The console's own recording, opened in a thread: the integrity check of a day's
+        file must not hold up the first frame. Polls before it is open are not recorded."""
+        from zconsole.recording.writer import console_sink
+
+        sink, self.recording_note = await asyncio.to_thread(console_sink, self.config)
+        if sink is not None and self._exit:
+            sink.close()  # the console quit while the file was being opened
+            return
+        self.recording = sink
 
     async def _poll(self) -> None:
         # The trends first (read off the event loop), so the first host poll already carries

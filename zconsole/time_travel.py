@@ -274,8 +274,12 @@ class TimeTravel:
             return
         since, until = span[0], max(span[1], self.now())
         width = max(10, self.app.size.width - 16)
-        rows = []
+        rows: list[tuple[str, list[Status | None]]] = []
         for name in self.app.checks:
+            live = self.app.latest_result(name)
+            if live is not None and not live.latest.configured:
+                rows.append((self._title(name), [None] * width))  # nothing to tell over time
+                continue
             changes = reader.transitions(source=name)
             rows.append((self._title(name), status_cells(changes, since, until, width)))
         cursor = None

@@ -20,6 +20,7 @@ and sets a damaged file aside instead of appending to it.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -122,7 +123,7 @@ def open_recording(path: Path, *, hostname: str, wal_bytes: int = WAL_LIMIT_BYTE
     A file that fails the check is renamed ``*.damaged-<time>`` and a new one is started: the
     recorder must keep recording, and the damaged file is kept for whoever wants to look.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     set_aside = ""
     fresh = not path.exists() or path.stat().st_size == 0
     if not fresh:
@@ -132,6 +133,9 @@ def open_recording(path: Path, *, hostname: str, wal_bytes: int = WAL_LIMIT_BYTE
             return Opened(connection)
         connection.close()
         set_aside = _set_aside(path)
+    # Query texts, process command lines and container names are the host's business: the
+    # file is its owner's alone (SQLite gives the WAL and shared-memory files the same mode).
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     connection = _connect(path)
     try:
         # auto_vacuum must be chosen before the first table: freed pages go back to the OS.
