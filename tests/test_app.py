@@ -87,6 +87,7 @@ async def test_keys_answer_and_host_updates_while_a_backend_hangs() -> None:
 async def test_narrow_terminal_shows_one_pane_and_number_keys_switch() -> None:
     app = ZConsoleApp(Config(), build_checks(Config()), poll=False)
     async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()  # the panes are placed once the pane area has its size
         assert app.screen.has_class("-narrow")
         visible = [p.source for p in app.query(Pane) if p.display and p.region.area > 0]
         assert visible == ["host"]

@@ -49,6 +49,7 @@ from zconsole.mitigations import available, build
 from zconsole.widgets.confirm import ConfirmScreen
 from zconsole.widgets.container_logs import ContainerLogsScreen
 from zconsole.widgets.containers import COLUMNS, ContainersPane
+from zconsole.widgets.table import Table
 
 pytestmark = pytest.mark.docker
 
@@ -603,10 +604,11 @@ async def pilot_wait(pilot: Any, predicate: Callable[[], object], timeout: float
 
 def table_rows(app: ZConsoleApp) -> dict[str, list[str]]:
     """Rendered rows of the containers table by container name (cells as plain text)."""
-    table = app.query_one("#docker-table", DataTable)
+    table = app.query_one("#docker-table", Table)
     rows: dict[str, list[str]] = {}
     for index in range(table.row_count):
-        cells = [c.plain if isinstance(c, Text) else str(c) for c in table.get_row_at(index)]
+        # Every column, shown at this width or not.
+        cells = [c.plain if isinstance(c, Text) else str(c) for c in table.full_row(index)]
         rows[cells[2]] = cells
     return rows
 

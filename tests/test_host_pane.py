@@ -42,6 +42,7 @@ from zconsole.widgets.confirm import ConfirmScreen, TypeTargetScreen
 from zconsole.widgets.disk_scan import DiskScanScreen
 from zconsole.widgets.host import HostPane, sparkline
 from zconsole.widgets.messages import MitigationRequested
+from zconsole.widgets.table import Table
 
 EVIL_NAME = "[bold red]x\x1b]52;c;aGk=\x07\x1b[2J"
 GiB = 1024**3
@@ -102,8 +103,10 @@ def _result(data: HostData) -> CheckResult:
 
 
 def _cells(table: DataTable[Any]) -> list[list[str]]:
+    """Every cell of every row, in every column, shown at this width or not."""
+    assert isinstance(table, Table)
     return [
-        [c.plain if isinstance(c, Text) else str(c) for c in table.get_row_at(i)]
+        [c.plain if isinstance(c, Text) else str(c) for c in table.full_row(i)]
         for i in range(table.row_count)
     ]
 

@@ -39,6 +39,7 @@ from zconsole.checks.http_settings import EndpointSettings, HttpSettings
 from zconsole.checks.http_urls import display_url, url_secrets
 from zconsole.config import Config, effective_toml, load_config
 from zconsole.widgets.http import HttpPane
+from zconsole.widgets.table import Table
 
 # -- local servers --------------------------------------------------------------------------------
 
@@ -555,11 +556,11 @@ def fixed_data() -> HttpData:
 
 
 def plain_rows(app: Any) -> list[list[str]]:
-    from textual.widgets import DataTable
 
-    table = app.query_one("#http-endpoints", DataTable)
+    table = app.query_one("#http-endpoints", Table)
+    # Every column, shown at this width or not.
     return [
-        [str(getattr(c, "plain", c)) for c in table.get_row_at(i)] for i in range(table.row_count)
+        [str(getattr(c, "plain", c)) for c in table.full_row(i)] for i in range(table.row_count)
     ]
 
 

@@ -43,6 +43,7 @@ from zconsole.checks.secrets import MASK, redact, redact_tree, register_secret
 from zconsole.config import Config, GeneralConfig
 from zconsole.widgets.confirm import ConfirmScreen
 from zconsole.widgets.postgres import PostgresPane
+from zconsole.widgets.table import Table
 
 pytestmark = pytest.mark.postgres
 
@@ -105,8 +106,10 @@ wait_until = partial(pilot_wait_until, timeout=20.0, step=0.05)
 
 
 def rows(table: DataTable[Any]) -> list[list[str]]:
+    """Every cell of every row, in every column, shown at this width or not."""
+    assert isinstance(table, Table)
     return [
-        [getattr(c, "plain", str(c)) for c in table.get_row_at(i)] for i in range(table.row_count)
+        [getattr(c, "plain", str(c)) for c in table.full_row(i)] for i in range(table.row_count)
     ]
 
 

@@ -33,6 +33,7 @@ from zconsole.config import Config, GeneralConfig
 from zconsole.widgets.confirm import ConfirmScreen
 from zconsole.widgets.messages import MitigationRequested
 from zconsole.widgets.redis import RedisPane
+from zconsole.widgets.table import Table
 
 PASSWORD = "pane-secret-9f3k2"
 AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -112,7 +113,9 @@ def snapshot(
 
 
 def cells(table: DataTable[Any], row: int) -> list[str]:
-    return [c.plain if isinstance(c, Text) else str(c) for c in table.get_row_at(row)]
+    """Every cell of ``row``, in every column, shown at this width or not."""
+    assert isinstance(table, Table)
+    return [c.plain if isinstance(c, Text) else str(c) for c in table.full_row(row)]
 
 
 def screen_text(app: ZConsoleApp) -> str:

@@ -24,9 +24,9 @@ from zconsole.checks.units import human_bytes
 from zconsole.widgets.container_logs import ContainerLogsRequested
 from zconsole.widgets.format import STATUS_STYLE, human_duration
 from zconsole.widgets.messages import MitigationRequested
-from zconsole.widgets.pane import Pane
+from zconsole.widgets.pane import Block, Pane
 from zconsole.widgets.quiet import set_border_title, show
-from zconsole.widgets.table import Table
+from zconsole.widgets.table import Column, Table
 from zconsole.widgets.text import inert, plain
 
 if TYPE_CHECKING:
@@ -46,20 +46,25 @@ HEALTH_STYLE = {"healthy": "green", "unhealthy": "bold white on red", "starting"
 #: Sort orders the ``s`` key cycles through (the first is the check's: problems first).
 SORTS = ("problems", "name", "cpu", "memory", "restarts")
 
-COLUMNS = (
-    "problem",
-    "project/service",
-    "name",
-    "state",
-    "health",
-    "restarts",
-    "exit",
-    "since",
-    "CPU",
-    "memory",
-    "image",
-    "ports",
+#: By priority (lower kept longer as the pane narrows): what is wrong, which container, its
+#: state and for how long; then the details.
+TABLE_COLUMNS = (
+    Column("problem", 0),
+    Column("project/service", 6),
+    Column("name", 1),
+    Column("state", 2),
+    Column("health", 4),
+    Column("restarts", 5),
+    Column("exit", 7),
+    Column("since", 3),
+    Column("CPU", 8),
+    Column("memory", 9),
+    Column("image", 10, shrink_to=12),
+    Column("ports", 11, shrink_to=12),
 )
+COLUMNS = tuple(c.label for c in TABLE_COLUMNS)
+#: Rows the table is sure of before the event lines get one.
+TABLE_ROWS_FIRST = 12
 
 
 def since_text(c: ContainerInfo, now: datetime | None = None) -> str:
@@ -121,8 +126,7 @@ class ContainersPane(Pane):
         dock: bottom; height: 1; border: none; padding: 0 1; display: none;
     }
     ContainersPane #docker-filter.-shown { display: block; }
-    ContainersPane #docker-events { height: auto; max-height: 3; color: $text-muted; }
-    ContainersPane #docker-table { height: 1fr; }
+    ContainersPane #docker-events { color: $text-muted; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -151,14 +155,22 @@ class ContainersPane(Pane):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="docker-events")
-        table: DataTable[Any] = Table(id="docker-table", cursor_type="row")
-        table.add_columns(*COLUMNS)
-        yield table
+        yield Table(id="docker-table", cursor_type="row", columns=TABLE_COLUMNS)
         # After the table (focusing the pane lands on the table); docked at the bottom like a
         # pager's search line; disabled while hidden.
         yield Input(
             placeholder="filter: name, service, image, state…", id="docker-filter", disabled=True
         )
+
+    def blocks(self) -> list[Block]:
+        """The containers first, then the engine's latest events."""
+        table = self.query_one("#docker-table", Table)
+        events = self.query_one("#docker-events", Static).content
+        lines = len(events.plain.splitlines()) if isinstance(events, Text) else 0
+        return [
+            Block(table, min(table.row_count, TABLE_ROWS_FIRST) + 1, table.row_count + 1, True),
+            Block(self.query_one("#docker-events"), 1 if lines else 0, lines),
+        ]
 
     # -- data in ---------------------------------------------------------------------------------
 
@@ -219,6 +231,7 @@ class ContainersPane(Pane):
             )
             self._rows[c.id] = c
         table.fill(rows, keys=[c.id for c in shown])
+        self.fit()  # a filter shows fewer rows
         set_border_title(
             self,
             f"{self.title} · {len(shown)}/{len(data.containers)} · sort: {self.sort}"

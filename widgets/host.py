@@ -22,9 +22,9 @@ from zconsole.checks.units import human_bytes
 from zconsole.widgets.disk_scan import DiskScanRequested
 from zconsole.widgets.format import STATUS_STYLE, bar, human_duration
 from zconsole.widgets.messages import MitigationRequested
-from zconsole.widgets.pane import Pane
+from zconsole.widgets.pane import FRAME_ROWS, Block, Pane
 from zconsole.widgets.quiet import show
-from zconsole.widgets.table import Table
+from zconsole.widgets.table import Column, Table
 from zconsole.widgets.text import inert
 
 if TYPE_CHECKING:
@@ -82,6 +82,29 @@ def _pressure(p: Pressure | None) -> str:
     )
 
 
+#: By priority (lower kept longer): which disk, how full, when full; which process, how busy.
+DISK_COLUMNS = (
+    Column("mount", 0),
+    Column("used", 1),
+    Column("size", 4),
+    Column("inode", 5),
+    Column("10 min", 6),
+    Column("growth", 3),
+    Column("full in", 2),
+)
+PROCESS_COLUMNS = (
+    Column("pid", 3),
+    Column("name", 0),
+    Column("cpu%", 1),
+    Column("rss", 2),
+    Column("container", 4),
+)
+#: The gauges: CPU, memory, swap and pressure, I/O.
+GAUGE_LINES = 4
+#: Below this many rows inside its border the pane shows one table at a time ("v" switches).
+SHORT_BELOW = 15
+
+
 class HostPane(Pane):
     """The machine itself."""
 
@@ -124,17 +147,32 @@ class HostPane(Pane):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="host-gauges")
         with Horizontal(id="host-tables"):
-            disks: DataTable[Any] = Table(id="host-disks", cursor_type="row")
-            disks.add_columns("mount", "used", "size", "inode", "10 min", "growth", "full in")
-            yield disks
-            procs: DataTable[Any] = Table(id="host-procs", cursor_type="row")
-            procs.add_columns("pid", "name", "cpu%", "rss", "container")
-            yield procs
+            yield Table(id="host-disks", cursor_type="row", columns=DISK_COLUMNS)
+            yield Table(id="host-procs", cursor_type="row", columns=PROCESS_COLUMNS)
+
+    def blocks(self) -> list[Block]:
+        """The tables first (a few rows each), then the gauges' second lines."""
+        disks = len(self._disks) + 1
+        procs = len(self._procs) + 1
+        # Stacked (a pane under 100 columns) they want more rows than side by side. What the
+        # pane wants must not depend on the width its place gives it (or placing the panes
+        # could go round in circles), so it asks for the stacked rows.
+        tables = min(disks, 6) + procs
+        return [
+            Block(self.query_one("#host-gauges"), 2, GAUGE_LINES),
+            Block(self.query_one("#host-tables"), min(tables, 7), tables, grows=True),
+        ]
+
+    def wanted_height(self) -> int | None:
+        wanted = super().wanted_height()
+        # Enough for both tables, else it shows one at a time.
+        return None if wanted is None else max(wanted, FRAME_ROWS + SHORT_BELOW)
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 100, "-narrow")
-        self.set_class(self.size.height < 15, "-short")
+        self.set_class(self.size.height < SHORT_BELOW, "-short")
         self._apply_view()
+        self.fit()
 
     def _apply_view(self) -> None:
         self.set_class(self.view == "disks", "-view-disks")

@@ -6,25 +6,36 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import DataTable
 
 from zconsole.checks.base import Status
 from zconsole.widgets.format import STATUS_STYLE
-from zconsole.widgets.pane import Pane
-from zconsole.widgets.table import Table
+from zconsole.widgets.pane import Block, Pane
+from zconsole.widgets.table import Column, Table
 from zconsole.widgets.text import inert
 
 if TYPE_CHECKING:
     from zconsole.checks.http import EndpointResult, HttpData
 
 
+#: By priority (lower kept longer): the verdict, which endpoint, how slow, the certificate.
+ENDPOINT_COLUMNS = (
+    Column("endpoint", 1, shrink_to=20),
+    Column("status", 0),
+    Column("latency", 2),
+    Column("certificate", 3),
+    Column("detail", 4, shrink_to=12),
+)
+
+
 class HttpPane(Pane):
     """Health endpoints and their certificates (the runbooks' `curl -f` and `openssl s_client`)."""
 
     def compose_body(self) -> ComposeResult:
-        table: DataTable[Any] = Table(id="http-endpoints", cursor_type="row")
-        table.add_columns("endpoint", "status", "latency", "certificate", "detail")
-        yield table
+        yield Table(id="http-endpoints", cursor_type="row", columns=ENDPOINT_COLUMNS)
+
+    def blocks(self) -> list[Block]:
+        table = self.query_one("#http-endpoints", Table)
+        return [Block(table, min(table.row_count, 12) + 1, table.row_count + 1, grows=True)]
 
     def render_data(self, data: Any) -> None:
         http: HttpData = data

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Static
 
 from zconsole.widgets.format import human_duration
-from zconsole.widgets.quiet import set_border_title, show
+from zconsole.widgets.quiet import changed, set_border_title, show
 from zconsole.widgets.text import inert
 from zconsole.widgets.timeline import Timeline
 
@@ -57,6 +58,9 @@ def _target(left: float | None) -> Text:
 class IncidentPanel(Vertical):
     """Always-visible incident log."""
 
+    class Shown(Message):
+        """An incident came into view, or went: the area takes its share, or one line."""
+
     DEFAULT_CSS = """
     IncidentPanel { border: round $foreground 30%; padding: 0 1; }
     IncidentPanel.-open { border: round $error; }
@@ -91,6 +95,8 @@ class IncidentPanel(Vertical):
 
     def show_incident(self, incident: Incident | None) -> None:
         summary = self.query_one("#incident-summary", Static)
+        if changed(self, "shown", incident is not None):
+            self.post_message(self.Shown())
         self.set_class(incident is not None and incident.is_open, "-open")
         if incident is None:
             set_border_title(self, "Incident")

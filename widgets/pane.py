@@ -1,26 +1,91 @@
-"""The base of every source pane: title, status word, summary, error with stale age, body."""
+"""The base of every source pane: title, status word, summary, error with stale age, body.
+
+A pane is drawn as a box, or, while it is OK and another pane needs the rows (or its source is
+not configured), as one line: title, status word and summary, or the hint. Inside the box the
+body's blocks share its rows by priority (:meth:`Pane.blocks`): the main table gets its rows
+before the secondary blocks.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from zconsole.checks.base import CheckResult, Status, now_utc
 from zconsole.widgets.format import STATUS_STYLE, human_duration
 from zconsole.widgets.messages import PinRequested
-from zconsole.widgets.quiet import set_border_subtitle, show
+from zconsole.widgets.quiet import changed, set_border_subtitle, show
 from zconsole.widgets.text import inert
+
+#: Rows a pane's frame takes: its border, top and bottom.
+FRAME_ROWS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A part of a pane's body and the rows it takes: at least ``least`` (else it is hidden),
+    up to ``want``; the pane's spare rows go to the block that ``grows``."""
+
+    widget: Widget
+    least: int
+    want: int
+    grows: bool = False
+
+
+def share_rows(height: int, blocks: Sequence[Block]) -> list[int]:
+    """Rows for each of ``blocks`` (in priority order) out of ``height`` (pure).
+
+    First every block, by priority, gets its least rows if they fit (a block that does not
+    fit is hidden, and a smaller one after it may still fit); then, by priority again, each
+    grows towards what it wants; rows left over go to the block that grows.
+    """
+    given = [0] * len(blocks)
+    left = height
+    for index, block in enumerate(blocks):
+        if 0 < block.least <= left:
+            given[index] = block.least
+            left -= block.least
+    for index, block in enumerate(blocks):
+        if given[index]:
+            more = min(block.want - given[index], left)
+            if more > 0:
+                given[index] += more
+                left -= more
+    for index, block in enumerate(blocks):
+        if given[index] and block.grows:
+            given[index] += left
+            break
+    return given
+
+
+class PaneBody(Vertical):
+    """The pane's own widgets; shares its rows among them when its size changes."""
+
+    DEFAULT_CSS = """
+    PaneBody { height: 1fr; }
+    """
+
+    def on_resize(self) -> None:
+        pane = self.parent
+        if isinstance(pane, Pane):
+            pane.fit()
 
 
 class Pane(Vertical):
     """One source. Subclasses compose a body and implement :meth:`render_data`."""
+
+    class NeedChanged(Message):
+        """The pane's status or the rows it could fill changed: it may need another place."""
 
     DEFAULT_CSS = """
     Pane {
@@ -38,6 +103,14 @@ class Pane(Vertical):
     Pane > .pane--hint { color: $text-muted; height: auto; display: none; }
     Pane.-unconfigured > .pane--hint { display: block; }
     Pane DataTable { height: 1fr; }
+    Pane > .pane--line { display: none; height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    /* One line: title, status and summary (or the hint); everything else waits for room. */
+    Pane.-line, Pane.-line:focus-within, Pane.-line.-warn, Pane.-line.-crit, Pane.-line.-error {
+        border: none; padding: 0 1; height: 1;
+    }
+    Pane.-line > .pane--summary, Pane.-line > .pane--problem.-shown, Pane.-line > .pane--hint,
+    Pane.-line > PaneBody { display: none; }
+    Pane.-line > .pane--line { display: block; }
     """
 
     def __init__(
@@ -59,7 +132,12 @@ class Pane(Vertical):
         yield Static(Text("waiting for first data…", style="dim"), classes="pane--summary")
         yield Static("", classes="pane--problem")
         yield Static("", classes="pane--hint")
-        yield from self.compose_body()
+        yield Static(
+            Text.assemble((self.title, "bold"), ("  waiting for first data…", "dim")),
+            classes="pane--line",
+        )
+        with PaneBody(classes="pane--body"):
+            yield from self.compose_body()
 
     def compose_body(self) -> ComposeResult:
         """The pane's own widgets (tables, bars). Default: nothing."""
@@ -87,6 +165,7 @@ class Pane(Vertical):
         if latest.error is not None:
             show(problem, inert(latest.error, max_len=400))
         self._update_subtitle()
+        show(self.query_one(".pane--line", Static), self._line(result))
         data_snapshot = latest if latest.ok_data else result.last_good
         # A failing source re-sends its last good data with every poll: drawing the same
         # tables again would only cost CPU on a server that is already in trouble.
@@ -97,9 +176,76 @@ class Pane(Vertical):
         ):
             self._drawn_data = data_snapshot.data
             self.render_data(data_snapshot.data)
+        self.fit()
 
     def render_data(self, data: Any) -> None:
         """Draw the typed data of a good snapshot (possibly stale). Subclasses override."""
+
+    # -- rows ----------------------------------------------------------------------------------
+
+    def blocks(self) -> list[Block]:
+        """The body's parts in priority order, for :func:`share_rows`. Default: none (the body's
+        widgets keep their own CSS heights)."""
+        return []
+
+    def wanted_height(self) -> int | None:
+        """Rows this pane could fill with what it shows now; None: any number."""
+        blocks = self.blocks()
+        if not blocks or self.result is None:
+            return None  # nothing shown yet: no telling
+        head = 1
+        if self.result is not None:
+            latest = self.result.latest
+            head = 2 if len(latest.summary) > 90 else 1
+            if latest.error is not None:
+                head += min(3, 1 + len(latest.error) // 90)
+        return FRAME_ROWS + head + sum(b.want for b in blocks)
+
+    def fit(self) -> None:
+        """Share the body's rows among its blocks; only a changed share touches a widget.
+
+        Also tells the pane area when this pane's status or the rows it could fill changed.
+        """
+        blocks = self.blocks()
+        latest = self.result.latest if self.result is not None else None
+        need = (
+            latest.configured if latest else None,
+            latest.status if latest else None,
+            latest.error is not None if latest else None,
+            self.wanted_height(),
+        )
+        if changed(self, "need", need):
+            self.post_message(self.NeedChanged())
+        body = self.query_one(PaneBody)
+        if not blocks or body.size.height <= 0:
+            return
+        rows = share_rows(body.size.height, blocks)
+        shares = tuple((id(b.widget), n) for b, n in zip(blocks, rows, strict=True))
+        if not changed(self, "rows", shares):
+            return
+        for block, height in zip(blocks, rows, strict=True):
+            block.widget.display = height > 0
+            if height:
+                block.widget.styles.height = height
+
+    def _line(self, result: CheckResult) -> Text:
+        """The pane as one line: title, status word, then the summary or the hint."""
+        latest = result.latest
+        line = Text(self.title, style="bold")
+        if not latest.configured:
+            line.append("  ? not configured — ", style="dim")
+            line.append_text(
+                inert(latest.summary.removeprefix("not configured — "), single_line=True)
+            )
+            return line
+        line.append("  ")
+        line.append(
+            f"{latest.status.symbol} {latest.status.value.upper()}",
+            style=STATUS_STYLE[latest.status],
+        )
+        line.append("  ")
+        line.append_text(inert(latest.error or latest.summary, single_line=True))
+        return line
 
     def tick(self) -> None:
         """Called every second by the app so "stale 14 s" keeps counting."""

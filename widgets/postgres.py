@@ -19,9 +19,9 @@ from zconsole.checks.base import Status
 from zconsole.checks.units import human_bytes
 from zconsole.widgets.format import STATUS_STYLE, bar, human_duration
 from zconsole.widgets.messages import MitigationRequested
-from zconsole.widgets.pane import Pane
+from zconsole.widgets.pane import Block, Pane
 from zconsole.widgets.quiet import set_border_title, show
-from zconsole.widgets.table import Table
+from zconsole.widgets.table import Column, Table
 from zconsole.widgets.text import inert
 
 if TYPE_CHECKING:
@@ -78,14 +78,44 @@ def _counts(label: str, counts: dict[str, int], limit: int = 4) -> Text:
     return line
 
 
+#: By priority (lower kept longer): what a session is doing and for how long, then who.
+ACTIVITY_COLUMNS = (
+    Column("pid", 1),
+    Column("user", 4),
+    Column("database", 6),
+    Column("application", 7),
+    Column("client", 8),
+    Column("state", 0),
+    Column("wait", 5),
+    Column("for", 2),
+    Column("query", 3, shrink_to=16),
+)
+BLOCKING_COLUMNS = (
+    Column("blocking tree", 0),
+    Column("user", 5),
+    Column("state", 1),
+    Column("in state", 2),
+    Column("wait", 4),
+    Column("query", 3, shrink_to=16),
+)
+STATEMENT_COLUMNS = (
+    Column("mean", 0),
+    Column("total", 1),
+    Column("calls", 3),
+    Column("user", 4),
+    Column("statement", 2, shrink_to=16),
+)
+#: Rows a table is sure of before any secondary block gets one (it may grow past them).
+TABLE_ROWS_FIRST = 12
+FULL_QUERY_LINES = 6
+NOMINAL_WIDTH = 80
+
+
 class PostgresPane(Pane):
     """One PostgreSQL server."""
 
     DEFAULT_CSS = """
-    PostgresPane #pg-activity { height: 1fr; min-height: 4; }
-    PostgresPane #pg-blocking { height: auto; max-height: 10; }
-    PostgresPane #pg-statements { height: auto; max-height: 8; }
-    PostgresPane #pg-query { height: auto; max-height: 6; color: $text-muted; }
+    PostgresPane #pg-query { color: $text-muted; }
     PostgresPane .pg--line { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
     PostgresPane #pg-notes { color: $warning; }
     """
@@ -110,24 +140,63 @@ class PostgresPane(Pane):
         self._blocking: list[Blocked] = []
         #: Slow statements ordered by mean time (False: by total time); `t` toggles.
         self.statements_by_mean = True
+        #: Pressed `t`: the statements table keeps its rows even where the pane is short.
+        self.statements_asked = False
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="pg-connections", classes="pg--line")
         yield Static("", id="pg-health", classes="pg--line")
         yield Static("", id="pg-replication", classes="pg--line")
         yield Static("", id="pg-notes", classes="pg--line")
-        activity: DataTable[Any] = Table(id="pg-activity", cursor_type="row")
-        activity.add_columns(
-            "pid", "user", "database", "application", "client", "state", "wait", "for", "query"
-        )
-        yield activity
+        yield Table(id="pg-activity", cursor_type="row", columns=ACTIVITY_COLUMNS)
         yield Static("", id="pg-query")
-        blocking: DataTable[Any] = Table(id="pg-blocking", cursor_type="row")
-        blocking.add_columns("blocking tree", "user", "state", "in state", "wait", "query")
-        yield blocking
-        statements: DataTable[Any] = Table(id="pg-statements", cursor_type="row")
-        statements.add_columns("mean", "total", "calls", "user", "statement")
-        yield statements
+        yield Table(id="pg-blocking", cursor_type="row", columns=BLOCKING_COLUMNS)
+        yield Table(id="pg-statements", cursor_type="row", columns=STATEMENT_COLUMNS)
+
+    def blocks(self) -> list[Block]:
+        """The sessions first; the blocking tree when there is a blocker; the statements when
+        asked (`t`) or when there is room; the lines of figures after the tables."""
+        if self.data is None:
+            return []
+        pg = self.data
+
+        def table(selector: str, rows: int, first: int) -> Block:
+            # A table with no rows takes no row at all (not even its header).
+            least = min(rows, first) + 1 if rows else 0
+            return Block(self.query_one(selector, Table), least, rows + 1 if rows else 0)
+
+        def line(selector: str, least: int, want: int) -> Block:
+            return Block(self.query_one(selector), least, want)
+
+        statements = pg.statements if self.statements_by_mean else pg.statements_by_total
+        sessions = len(self._activity)
+        activity_block = Block(
+            self.query_one("#pg-activity", Table),
+            min(sessions, TABLE_ROWS_FIRST) + 1,
+            sessions + 1,
+            grows=True,
+        )
+        statements_block = table("#pg-statements", len(statements or ()), 3)
+        query = self.query_one("#pg-query", Static)
+        query_text = query.content
+        query_lines = 0
+        if isinstance(query_text, Text) and query_text.plain:
+            # Counted at a nominal width, not the pane's: what a pane wants must not depend on
+            # the width its place gives it, or placing the panes could go round in circles.
+            query_lines = min(FULL_QUERY_LINES, -(-query_text.cell_len // NOMINAL_WIDTH))
+        notes = len(self._notes_text(pg).plain.splitlines())
+        blocks = [
+            activity_block,
+            table("#pg-blocking", len(self._blocking), 8),
+            *([statements_block] if self.statements_asked else []),
+            line("#pg-connections", 1, 3),
+            line("#pg-notes", 1 if notes else 0, notes),
+            line("#pg-health", 1, 3 if pg.dump is not None else 2),
+            line("#pg-query", 1 if query_lines else 0, query_lines),
+            line("#pg-replication", 1, 1),
+            *([] if self.statements_asked else [statements_block]),
+        ]
+        return blocks
 
     # -- rendering -----------------------------------------------------------------------------
 
@@ -141,9 +210,7 @@ class PostgresPane(Pane):
             self._replication_text(pg.replication, pg.standby),
         )
         notes = self._notes_text(pg)
-        notes_line = self.query_one("#pg-notes", Static)
-        show(notes_line, notes)
-        notes_line.display = bool(notes.plain)  # no blank row when there is nothing to note
+        show(self.query_one("#pg-notes", Static), notes)  # no row at all when empty (blocks)
         self._fill_activity(pg)
         self._fill_blocking(pg)
         self._fill_statements(pg)
@@ -259,10 +326,7 @@ class PostgresPane(Pane):
         ]
         # Keyed by pid: when the order changes the cursor stays on the session it was on, so
         # C/K act on the backend the responder was looking at.
-        self.query_one("#pg-activity", Table).fill(
-            rows,
-            keys=[str(s.pid) for s in self._activity],
-        )
+        self.query_one("#pg-activity", Table).fill(rows, keys=[str(s.pid) for s in self._activity])
         self._show_query()
 
     def _fill_blocking(self, pg: PostgresData) -> None:
@@ -289,7 +353,6 @@ class PostgresPane(Pane):
     def _fill_statements(self, pg: PostgresData) -> None:
         table = self.query_one("#pg-statements", Table)
         statements = pg.statements if self.statements_by_mean else pg.statements_by_total
-        table.display = statements is not None
         set_border_title(
             table, "slow statements by " + ("mean" if self.statements_by_mean else "total")
         )
@@ -310,6 +373,7 @@ class PostgresPane(Pane):
     @on(DataTable.RowHighlighted, "#pg-activity")
     def _activity_highlighted(self) -> None:
         self._show_query()
+        self.fit()  # another session's query may take more or fewer lines
 
     def _show_query(self) -> None:
         table = self.query_one("#pg-activity", DataTable)
@@ -333,9 +397,13 @@ class PostgresPane(Pane):
         return None
 
     def action_toggle_statements(self) -> None:
+        """Flip the slow statements' order (mean / total), and keep them on screen even where
+        the pane is short (they are shown by themselves only when there is room)."""
         self.statements_by_mean = not self.statements_by_mean
+        self.statements_asked = True
         if self.data is not None:
             self._fill_statements(self.data)
+            self.fit()
 
     def action_mitigate(self, name: str) -> None:
         record: object = self.selected_record()

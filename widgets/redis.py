@@ -12,15 +12,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from zconsole.checks.base import Status
 from zconsole.checks.units import human_bytes
 from zconsole.widgets.format import STATUS_STYLE, bar, human_duration, status_text
 from zconsole.widgets.messages import MitigationRequested
-from zconsole.widgets.pane import Pane
+from zconsole.widgets.pane import Block, Pane
 from zconsole.widgets.quiet import show
-from zconsole.widgets.table import Table
+from zconsole.widgets.table import Column, Table
 from zconsole.widgets.text import inert
 
 if TYPE_CHECKING:
@@ -64,13 +65,29 @@ def _queue_detail(queue: QueueInfo) -> Text:
     return Text("")
 
 
+#: By priority (lower kept longer): which queue, how deep, its verdict, where it is heading.
+QUEUE_COLUMNS = (
+    Column("queue", 0),
+    Column("kind", 5),
+    Column("depth", 1),
+    Column("trend", 3),
+    Column("drains in", 4),
+    Column("status", 2),
+    Column("detail", 6, shrink_to=10),
+)
+SLOWLOG_COLUMNS = (Column("ms", 0), Column("command", 1, shrink_to=16), Column("client", 2))
+#: Rows the queue table is sure of before the health lines and the slowlog get any.
+TABLE_ROWS_FIRST = 10
+HEALTH_LINES = 4
+
+
 class RedisPane(Pane):
     """One Redis server and the queues kept in it."""
 
     DEFAULT_CSS = """
-    RedisPane #redis-health { height: auto; }
-    RedisPane #redis-queues { height: 1fr; min-height: 4; }
-    RedisPane #redis-slowlog { height: auto; max-height: 7; }
+    RedisPane #redis-health { text-wrap: nowrap; text-overflow: ellipsis; }
+    RedisPane #redis-slowlog-box { height: auto; }
+    RedisPane #redis-slowlog { height: 1fr; }
     RedisPane .redis--caption { color: $text-muted; height: 1; }
     """
 
@@ -90,13 +107,21 @@ class RedisPane(Pane):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="redis-health")
-        queues: DataTable[Any] = Table(id="redis-queues", cursor_type="row")
-        queues.add_columns("queue", "kind", "depth", "trend", "drains in", "status", "detail")
-        yield queues
-        yield Static("slowlog", classes="redis--caption")
-        slowlog: DataTable[Any] = Table(id="redis-slowlog", cursor_type="row")
-        slowlog.add_columns("ms", "command", "client")
-        yield slowlog
+        yield Table(id="redis-queues", cursor_type="row", columns=QUEUE_COLUMNS)
+        with Vertical(id="redis-slowlog-box"):
+            yield Static("slowlog", classes="redis--caption")
+            yield Table(id="redis-slowlog", cursor_type="row", columns=SLOWLOG_COLUMNS)
+
+    def blocks(self) -> list[Block]:
+        """The queues first, then the server's health lines, then the slowlog."""
+        queues = len(self._queues) + 1
+        slow = len(self._data.slowlog) if self._data is not None else 0
+        return [
+            Block(self.query_one("#redis-queues"), min(queues, TABLE_ROWS_FIRST + 1), queues, True),
+            Block(self.query_one("#redis-health"), 2, HEALTH_LINES),
+            # The caption, the header and a row at least; nothing at all for an empty slowlog.
+            Block(self.query_one("#redis-slowlog-box"), 3 if slow else 0, slow + 2 if slow else 0),
+        ]
 
     # -- data ----------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Container, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static
@@ -45,6 +45,7 @@ from zconsole.widgets.disk_scan import DiskScanRequested
 from zconsole.widgets.header import StatusHeader, TabBar
 from zconsole.widgets.incident import IncidentPanel
 from zconsole.widgets.keybar import KeyBar
+from zconsole.widgets.layout import PaneArea
 from zconsole.widgets.messages import MitigationRequested, PinRequested
 from zconsole.widgets.note import NoteScreen
 from zconsole.widgets.pane import Pane
@@ -54,9 +55,8 @@ from zconsole.widgets.timeline import Timeline
 if TYPE_CHECKING:
     from zconsole.recording.writer import RecordingSink
 
-#: Below this size the panes are shown one at a time (number keys switch), above as a grid.
-WIDE_MIN_WIDTH = 120
-WIDE_MIN_HEIGHT = 36
+#: From this width an open incident gets a column beside the panes, not a band below them.
+INCIDENT_SIDE_MIN_WIDTH = 160
 #: The smallest terminal the layout is made for (a phone SSH client, a small tmux split).
 SUPPORTED_WIDTH, SUPPORTED_HEIGHT = 80, 24
 #: Below this a pane shrinks to its border: the screen says what it needs instead. (Between
@@ -87,25 +87,23 @@ class ZConsoleApp(App[None]):
     TITLE = "zconsole"
     CSS = """
     Screen { layout: vertical; }
-    #main { height: 1fr; }
-    /* Two columns, as many rows as the registry's sources need; an odd last pane spans both.
-       The HTTP row is a few endpoints: the rows above get the height (tables, blocking tree). */
-    #panes { grid-size: 2; grid-rows: 2fr 2fr 1fr; grid-gutter: 0 0; width: 1fr; }
-    #panes > Pane.-wide { column-span: 2; }
-    #incident { width: 36%; min-width: 40; }
-    Screen.-narrow #main { layout: vertical; }
-    Screen.-narrow #panes { grid-size: 1 1; height: 1fr; }
-    Screen.-narrow #panes Pane { display: none; }
-    Screen.-narrow #panes Pane.-active { display: block; }
-    Screen.-narrow #panes > Pane.-wide { column-span: 1; }
-    Screen.-narrow #incident { width: 1fr; height: auto; max-height: 9; min-width: 0; }
-    /* 80x24: without an incident the area is one line, so the active pane gets the rows. */
-    Screen.-narrow IncidentPanel { height: auto; }
-    Screen.-narrow IncidentPanel > #incident-clocks { display: none; }
-    Screen.-narrow IncidentPanel > Timeline { display: none; }
+    /* The panes place themselves (widgets/layout.py); the incident area is one line below
+       them until an incident is open, then its share: a column beside them where the
+       terminal is wide, a band below them where it is not. */
+    #main { height: 1fr; layout: vertical; }
+    #incident { width: 1fr; height: auto; }
+    Screen.-incident-side #main { layout: horizontal; }
+    Screen.-incident-side #incident { width: 32%; min-width: 50; height: 1fr; }
+    IncidentPanel { height: auto; border: none; padding: 0 1; }
+    IncidentPanel > #incident-clocks { display: none; }
+    IncidentPanel > Timeline { display: none; }
+    IncidentPanel.-shown { height: 12; border: round $foreground 30%; }
+    IncidentPanel.-shown.-open { border: round $error; }
+    IncidentPanel.-shown.-due { border: heavy $warning; }
     Screen.-narrow IncidentPanel.-shown { height: 9; }
-    Screen.-narrow IncidentPanel.-shown > #incident-clocks { display: block; }
-    Screen.-narrow IncidentPanel.-shown > Timeline { display: block; }
+    Screen.-incident-side IncidentPanel.-shown { height: 1fr; }
+    IncidentPanel.-shown > #incident-clocks { display: block; }
+    IncidentPanel.-shown > Timeline { display: block; }
     #too-small { display: none; height: 1fr; content-align: center middle; }
     Screen.-too-small #main { display: none; }
     Screen.-too-small #too-small { display: block; }
@@ -187,22 +185,20 @@ class ZConsoleApp(App[None]):
         )
         yield TabBar({s.name: (s.key, s.title) for s in registry.SOURCES})
         yield ReplayBanner()
-        with Horizontal(id="main"):
-            with Grid(id="panes"):
-                sources = registry.SOURCES
-                for index, source in enumerate(sources):
-                    classes = {
-                        "-active": source.name == self.active_pane,
-                        "-wide": index == len(sources) - 1 and len(sources) % 2 == 1,
-                    }
-                    pane = source.pane_class()(
-                        source.name,
-                        source.title,
-                        classes=" ".join(name for name, on in classes.items() if on) or None,
-                    )
-                    if self.clock is not None:
-                        pane.clock = self.clock
-                    yield pane
+        with Container(id="main"):
+            panes: list[Pane] = []
+            for source in registry.SOURCES:
+                pane = source.pane_class()(
+                    source.name,
+                    source.title,
+                    classes="-active" if source.name == self.active_pane else None,
+                )
+                if self.clock is not None:
+                    pane.clock = self.clock
+                panes.append(pane)
+            area = PaneArea(panes, id="panes")
+            area.active = self.active_pane
+            yield area
             with Vertical(id="incident"):
                 yield IncidentPanel()
         yield HistoryStrips()
@@ -260,9 +256,19 @@ class ZConsoleApp(App[None]):
         self._apply_size(event.size.width, event.size.height)
 
     def _apply_size(self, width: int, height: int) -> None:
-        narrow = width < WIDE_MIN_WIDTH or height < WIDE_MIN_HEIGHT
-        self.screen.set_class(narrow, "-narrow")
-        self.screen.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-too-small")
+        panel = self.main_screen.query_one_optional(IncidentPanel)
+        shown = panel is not None and panel.has_class("-shown")
+        self.main_screen.set_class(shown and width >= INCIDENT_SIDE_MIN_WIDTH, "-incident-side")
+        self.main_screen.set_class(width < MIN_WIDTH or height < MIN_HEIGHT, "-too-small")
+
+    @on(IncidentPanel.Shown)
+    def _incident_shown(self) -> None:
+        self._apply_size(self.size.width, self.size.height)
+
+    @on(PaneArea.ModeChanged)
+    def _pane_mode_changed(self, message: PaneArea.ModeChanged) -> None:
+        # One pane at a time: the tab bar is how the others are reached.
+        self.main_screen.set_class(message.tabs, "-narrow")
 
     @property
     def main_screen(self) -> Screen[Any]:
@@ -346,6 +352,7 @@ class ZConsoleApp(App[None]):
         for each in self.query(Pane):
             each.set_class(each.source == name, "-active")
         self.query_one(TabBar).active = name
+        self.query_one(PaneArea).show_active(name)
         pane = self.pane(name)
         if pane is not None:
             focusable = [w for w in pane.query("*") if w.can_focus]
