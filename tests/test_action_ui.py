@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from rich.text import Text
 from textual.containers import Vertical
+from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 
 from tests import services
@@ -115,6 +116,12 @@ def audit(app: ZConsoleApp) -> list[dict[str, Any]]:
     return read_audit(app.action_runner.audit.path)
 
 
+def shown(app: ZConsoleApp, kind: type[Screen[Any]]) -> bool:
+    """``kind`` is on top and composed: a modal pushed from a worker is on the stack a moment
+    before its widgets are mounted."""
+    return isinstance(app.screen, kind) and app.screen.is_mounted
+
+
 def request(app: ZConsoleApp, row: object, name: str = "append") -> None:
     app.post_message(MitigationRequested(SOURCE, name, row))
 
@@ -140,12 +147,12 @@ async def test_disruptive_asks_y_n_and_no_is_the_default(tmp_path: Path) -> None
     async with app.run_test(size=(120, 40)) as pilot:
         for key in ("enter", "n", "escape"):
             request(app, Row("web-1", marker))
-            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await wait_until(pilot, lambda: shown(app, ConfirmScreen))
             await pilot.press(key)
             await app.workers.wait_for_complete()
             assert runs(marker) == [], key
         request(app, Row("web-1", marker))
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_until(pilot, lambda: shown(app, ConfirmScreen))
         await pilot.press("y")
         await app.workers.wait_for_complete()
         assert runs(marker) == ["web-1"]
@@ -169,7 +176,7 @@ async def test_destructive_refuses_a_wrong_name_and_accepts_the_right_one(
     app = App()
     async with app.run_test(size=(120, 40)) as pilot:
         request(app, Row("web-1", marker, risk=Risk.DESTRUCTIVE))
-        await wait_until(pilot, lambda: isinstance(app.screen, TypeTargetScreen))
+        await wait_until(pilot, lambda: shown(app, TypeTargetScreen))
         screen = app.screen
         assert isinstance(screen, TypeTargetScreen)
         await pilot.press(*"api-2")  # the first key lands in the field, not on the preview
@@ -185,7 +192,7 @@ async def test_destructive_refuses_a_wrong_name_and_accepts_the_right_one(
         assert runs(marker) == ["web-1"]
         # Escape cancels.
         request(app, Row("web-1", marker, risk=Risk.DESTRUCTIVE))
-        await wait_until(pilot, lambda: isinstance(app.screen, TypeTargetScreen))
+        await wait_until(pilot, lambda: shown(app, TypeTargetScreen))
         await pilot.press(*"web-1", "escape")
         await app.workers.wait_for_complete()
         assert runs(marker) == ["web-1"]
@@ -277,7 +284,7 @@ async def test_hung_action_times_out_while_keys_still_answer(tmp_path: Path) -> 
             await wait_until(pilot, lambda: any(w.group == "actions" for w in app.workers))
             # While the execute step hangs, the UI answers: open and close the actions menu.
             await pilot.press("a")
-            await wait_until(pilot, lambda: isinstance(app.screen, ActionsMenu))
+            await wait_until(pilot, lambda: shown(app, ActionsMenu))
             await pilot.press("escape")
             await wait_until(pilot, lambda: not isinstance(app.screen, ActionsMenu))
             assert audit(app) == []  # ... and all that happened while the action still hung
@@ -307,7 +314,7 @@ async def test_preview_is_inert_and_the_modal_fits_80x24(tmp_path: Path) -> None
     app = App()
     async with app.run_test(size=(80, 24)) as pilot:
         request(app, Row("web-1", tmp_path / "ran", preview=hostile))
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_until(pilot, lambda: shown(app, ConfirmScreen))
         screen = app.screen
         preview = screen.query_one(".confirm--preview", Static).content
         assert isinstance(preview, Text)
@@ -328,7 +335,7 @@ async def test_destructive_modal_fits_80x24(tmp_path: Path) -> None:
     app = App()
     async with app.run_test(size=(80, 24)) as pilot:
         request(app, Row("web-1", tmp_path / "ran", risk=Risk.DESTRUCTIVE, preview="x\n" * 30))
-        await wait_until(pilot, lambda: isinstance(app.screen, TypeTargetScreen))
+        await wait_until(pilot, lambda: shown(app, TypeTargetScreen))
         screen = app.screen
         field = screen.query_one(Input)
         await wait_until(pilot, lambda: field.region.height >= 1)  # laid out
@@ -348,7 +355,7 @@ async def test_actions_menu_lists_the_pane_mitigations_and_runs_one(tmp_path: Pa
         pane_row = Row("web-7", marker, risk=Risk.SAFE)
         app.selected_record = lambda source: pane_row  # type: ignore[method-assign]
         await pilot.press("a")
-        await wait_until(pilot, lambda: isinstance(app.screen, ActionsMenu))
+        await wait_until(pilot, lambda: shown(app, ActionsMenu))
         options = app.screen.query_one(OptionList)
         labels = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
         assert labels == ["append  built-in"]
@@ -383,7 +390,7 @@ async def test_the_app_keeps_ticking_and_taking_results_under_a_confirmation(
     app = App()
     async with app.run_test(size=(120, 40)) as pilot:
         request(app, Row("web-1", tmp_path / "ran"))
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_until(pilot, lambda: shown(app, ConfirmScreen))
         app._tick()
         snapshot: Snapshot[Any] = Snapshot(
             check="host",
@@ -442,7 +449,7 @@ async def test_a_real_cancel_keeps_the_dsn_password_out_of_the_audit_log(
             await wait_until(pilot, lambda: any(s.pid == sleeper.pid for s in check.sessions))
             session = next(s for s in check.sessions if s.pid == sleeper.pid)
             app.post_message(MitigationRequested("postgres", "cancel", session))
-            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await wait_until(pilot, lambda: shown(app, ConfirmScreen))
             await pilot.press("y")
             await wait_until(pilot, lambda: bool(audit(app)))
             # Not wait_for_complete(): the scheduler's worker runs until the app stops.
