@@ -29,7 +29,7 @@ def test_console_runs_in_tmux_at_80x24_and_answers_keys(tmux: Tmux, workdir: Pat
     start(tmux, workdir, env="TERM=xterm-256color")
     screen = tmux.wait_for("cpu ")
     assert "1 Host" in screen and "5 HTTP" in screen
-    assert "Incident" in screen
+    assert "No open incident" in screen
     tmux("send-keys", "-t", "zc", "4")
     screen = tmux.wait_for("REDIS_URL")
     assert "not configured" in screen
@@ -41,10 +41,13 @@ def test_war_room_size_fills_the_screen(tmux: Tmux, workdir: Path) -> None:
     (workdir / "zconsole.toml").write_text("[docker]\nenabled = false\n")
     start(tmux, workdir, size=(200, 60), env="TERM=xterm-256color")
     tmux.wait_for("cpu ")
-    screen = tmux.wait_for(" Containers ")
-    for title in ("Host", "Containers", "PostgreSQL", "Redis & queues", "HTTP & TLS", "Incident"):
-        # The border is light, or heavy while the pane is critical.
-        assert re.search(rf"[─━] {re.escape(title)} [─━]", screen), title
+    screen = tmux.wait_for("HTTP & TLS  ? not configured")
+    # The host is a box (its border light, or heavy while it is critical); the sources that
+    # are not configured are one line each, their hint; no incident: one line.
+    assert re.search(r"[─━] Host [─━]", screen)
+    for title in ("Containers", "PostgreSQL", "Redis & queues", "HTTP & TLS"):
+        assert re.search(rf"^ {re.escape(title)}  \? not configured — ", screen, re.M), title
+    assert re.search(r"^ No open incident", screen, re.M)
     assert len(screen.splitlines()) >= 59
     tmux("send-keys", "-t", "zc", "q")
     tmux.wait_for("EXITED-0")
