@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +223,46 @@ async def test_a_quiet_pane_is_a_line_while_another_needs_the_rows(tmp_path: Pat
         assert postgres.region.height >= len(drill_data.LONG_PIDS) + 1
 
 
+async def test_the_pane_being_worked_in_keeps_its_box_and_its_focus(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feeder("problems")(pilot)
+        await pilot.press("4")  # the queues table of Redis has the focus
+        await pilot.pause()
+        table = app.query_one("#redis-queues", Table)
+        assert app.focused is table
+        quiet = drill_data.ok_redis()
+        app.show_result(CheckResult(latest=quiet, last_good=quiet, last_good_at=time.monotonic()))
+        await pilot.pause()
+        await pilot.pause()
+        redis = app.pane("redis")
+        assert redis is not None and redis.region.height > 1  # OK, but not folded away
+        assert app.focused is table
+
+
+async def test_a_long_table_keeps_the_focus_while_its_pane_grows(tmp_path: Path) -> None:
+    """56 containers: the pane goes from a share to the room it needs; its table is never
+    hidden on the way (a hidden table drops the focus, and the keys go elsewhere)."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.query_one("#docker-table", Table)
+        assert app.focused is table
+        snap = screen_data.docker_snapshot()
+        data = screen_data.docker_data()
+        many = tuple(
+            replace(data.containers[3], name=f"zc-plain-{i:02}", id=f"{i:064}") for i in range(50)
+        )
+        snap = replace(snap, data=replace(data, containers=data.containers + many))
+        app.show_result(CheckResult(latest=snap, last_good=snap, last_good_at=time.monotonic()))
+        await pilot.pause()
+        assert app.focused is table
+        await pilot.press("slash", *"unhealthy")
+        await pilot.pause()
+        assert [str(table.full_row(i)[2]) for i in range(table.row_count)] == ["app-web-1"]
+
+
 # -- the arithmetic -------------------------------------------------------------------------------
 
 
@@ -264,6 +305,7 @@ def test_share_rows_gives_the_table_its_rows_before_secondary_blocks() -> None:
     ]
     assert share_rows(13, blocks) == [7, 4, 2, 0]  # no room for the statements
     assert share_rows(10, blocks) == [7, 0, 3, 0]  # nor the tree: a smaller block still fits
+    assert share_rows(5, blocks) == [5, 0, 0, 0]  # the table is never hidden for want of rows
     assert share_rows(30, blocks) == [7 + 12, 4, 3, 4]
 
 

@@ -40,6 +40,7 @@ class Need(Enum):
 
     PROBLEM = "problem"  # warn, crit, error: show it whole
     QUIET = "quiet"  # ok, or no verdict yet: a line while something else needs the room
+    FOCUSED = "focused"  # quiet, but the responder works in it: never folded to a line
     UNCONFIGURED = "unconfigured"  # always one line: its hint
 
 
@@ -168,10 +169,11 @@ def plan(width: int, height: int, panes: Sequence[PaneState], active: str) -> Pl
         return Plan({}, tabs=False)
     configured = [p for p in panes if p.need is not Need.UNCONFIGURED]
     problems = [p for p in configured if p.need is Need.PROBLEM]
+    kept = [p for p in configured if p.need is not Need.QUIET]
     # The quiet panes are whole only when the ones with a problem have every row they want.
     choices: list[list[PaneState]] = [configured]
-    if problems and len(problems) < len(configured):
-        choices = [configured, problems]
+    if problems and len(kept) < len(configured):
+        choices = [configured, kept]
     for index, full in enumerate(choices):
         lines = [p for p in panes if p not in full]
         grid = _grid(full, width, height - len(lines))
@@ -210,7 +212,9 @@ def need_of(pane: Pane) -> Need:
         return Need.UNCONFIGURED
     if latest.error is not None or latest.status.rank >= 2:  # warn and worse
         return Need.PROBLEM
-    return Need.QUIET
+    # The pane the responder is working in is not folded away under the cursor (a hidden
+    # table would lose the focus and the row it was on).
+    return Need.FOCUSED if pane.has_focus_within else Need.QUIET
 
 
 class PaneArea(Container):

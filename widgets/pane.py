@@ -46,7 +46,8 @@ def share_rows(height: int, blocks: Sequence[Block]) -> list[int]:
     """Rows for each of ``blocks`` (in priority order) out of ``height`` (pure).
 
     First every block, by priority, gets its least rows if they fit (a block that does not
-    fit is hidden, and a smaller one after it may still fit); then, by priority again, each
+    fit is hidden, and a smaller one after it may still fit; the block that grows takes what
+    is left rather than hide); then, by priority again, each
     grows towards what it wants; rows left over go to the block that grows.
     """
     given = [0] * len(blocks)
@@ -55,6 +56,11 @@ def share_rows(height: int, blocks: Sequence[Block]) -> list[int]:
         if 0 < block.least <= left:
             given[index] = block.least
             left -= block.least
+        elif block.least and block.grows:
+            # The main table is never hidden for want of rows (a hidden table loses the
+            # focus, and the cursor the responder was on): it takes what there is.
+            given[index] = left
+            left = 0
     for index, block in enumerate(blocks):
         if given[index]:
             more = min(block.want - given[index], left)
@@ -181,6 +187,13 @@ class Pane(Vertical):
     def render_data(self, data: Any) -> None:
         """Draw the typed data of a good snapshot (possibly stale). Subclasses override."""
 
+    def on_descendant_focus(self) -> None:
+        # The pane the responder works in stays whole (see widgets/layout.py: need_of).
+        self.fit()
+
+    def on_descendant_blur(self) -> None:
+        self.fit()
+
     # -- rows ----------------------------------------------------------------------------------
 
     def blocks(self) -> list[Block]:
@@ -212,6 +225,7 @@ class Pane(Vertical):
             latest.configured if latest else None,
             latest.status if latest else None,
             latest.error is not None if latest else None,
+            self.has_focus_within,
             self.wanted_height(),
         )
         if changed(self, "need", need):
