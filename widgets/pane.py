@@ -182,7 +182,9 @@ class Pane(Vertical):
         ):
             self._drawn_data = data_snapshot.data
             self.render_data(data_snapshot.data)
-        self.fit()
+            self.fit()
+        elif changed(self, "verdict", (latest.configured, latest.status, latest.error is None)):
+            self.fit()  # the same data, but perhaps another place on the screen
 
     def render_data(self, data: Any) -> None:
         """Draw the typed data of a good snapshot (possibly stale). Subclasses override."""
