@@ -350,6 +350,7 @@ async def test_actions_menu_lists_the_pane_mitigations_and_runs_one(tmp_path: Pa
     marker = tmp_path / "ran"
     app = App()
     async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()  # the start-up focus (on the active pane) has landed
         app.set_focus(None)  # no pane holds focus: the active one is "focused"
         app.active_pane = SOURCE
         pane_row = Row("web-7", marker, risk=Risk.SAFE)
