@@ -19,13 +19,14 @@ import pytest
 from rich.text import Text
 from textual.geometry import Region
 from textual.pilot import Pilot
+from textual.widget import Widget
 
 from tests import drill_data, screen_data
 from tests.test_screens import make_app
 from zconsole.app import ZConsoleApp
 from zconsole.checks.base import CheckResult, Snapshot
 from zconsole.widgets.keybar import KeyBar
-from zconsole.widgets.layout import MIN_PANE_HEIGHT, Need, PaneState, plan, split
+from zconsole.widgets.layout import MIN_PANE_HEIGHT, Need, PaneArea, PaneState, plan, split
 from zconsole.widgets.pane import Block, share_rows
 from zconsole.widgets.table import Column, Table, choose_columns
 
@@ -261,6 +262,35 @@ async def test_a_long_table_keeps_the_focus_while_its_pane_grows(tmp_path: Path)
         await pilot.press("slash", *"unhealthy")
         await pilot.pause()
         assert [str(table.full_row(i)[2]) for i in range(table.row_count)] == ["app-web-1"]
+
+
+async def test_a_poll_that_changes_nothing_moves_no_pane_and_asks_for_no_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server in trouble pays for every redraw: the same drill again (new records, same
+    contents, as an idle poll brings) places nothing again and lays nothing out."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await feeder("problems")(pilot)
+        await pilot.pause(0.5)
+        area = app.query_one(PaneArea)
+        placed = area._plan
+        tables = {t.id: t._update_count for t in app.query(Table)}
+        layouts: list[str] = []
+        original = Widget.refresh
+
+        def counting(self: Widget, *regions: Any, **kw: Any) -> Any:
+            if kw.get("layout"):
+                layouts.append(f"{type(self).__name__}#{self.id}")
+            return original(self, *regions, **kw)
+
+        monkeypatch.setattr(Widget, "refresh", counting)
+        await feeder("problems")(pilot)
+        await pilot.pause(1.2)
+        monkeypatch.setattr(Widget, "refresh", original)
+        assert layouts == []
+        assert area._plan is placed
+        assert {t.id: t._update_count for t in app.query(Table)} == tables
 
 
 # -- the arithmetic -------------------------------------------------------------------------------
