@@ -65,12 +65,24 @@ class StatusHeader(Widget):
         self.update_every_s = every_s
 
     def render(self) -> Text:
+        # The parts in the order they give way when the line is too narrow: first the clock,
+        # then the badge, the target, the hostname; never the status, the update clock or
+        # READ-ONLY. A part is left out whole, never cut ("UPDATE DUE in" without its time).
+        for dropped in _GIVE_WAY:
+            text = self._line(dropped)
+            if text.cell_len <= (self.size.width or text.cell_len):
+                return text
+        return text
+
+    def _line(self, dropped: frozenset[str]) -> Text:
         # Text(..., style=) would be the base style of the whole line; only the badge is reversed.
         text = Text()
-        text.append(" zconsole ", style="bold reverse")
-        text.append(" ")
-        text.append_text(inert(self.hostname, single_line=True, max_len=30, style="bold"))
-        if self.target:
+        if "badge" not in dropped:
+            text.append(" zconsole ", style="bold reverse")
+            text.append(" ")
+        if "hostname" not in dropped:
+            text.append_text(inert(self.hostname, single_line=True, max_len=30, style="bold"))
+        if self.target and "target" not in dropped:
             text.append(f" [{self.target}]", style="dim")
         text.append("  ")
         text.append(
@@ -87,8 +99,18 @@ class StatusHeader(Widget):
             text.append_text(due)
         if self.read_only:
             text.append("  READ-ONLY", style="bold cyan")
-        text.append("  " + self.clock().strftime("%H:%M:%S UTC"), style="dim")
+        if "clock" not in dropped:
+            text.append("  " + self.clock().strftime("%H:%M:%S UTC"), style="dim")
         return text
+
+
+_GIVE_WAY = [
+    frozenset(),
+    frozenset({"clock"}),
+    frozenset({"clock", "badge"}),
+    frozenset({"clock", "badge", "target"}),
+    frozenset({"clock", "badge", "target", "hostname"}),
+]
 
 
 class TabBar(Widget):

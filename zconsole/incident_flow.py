@@ -137,7 +137,9 @@ class IncidentFlow:
             self._shown_incident_id = new_id
             total, last_id = controller.timeline_extent(new_id) if new_id else (0, 0)
             panel.timeline.reset(total, last_id)
-        panel.show_clocks(controller.clocks(self._now()))
+        # The clocks and the header's update clock at once, not at the next second's tick: a
+        # screen drawn in between (a snapshot, a slow link's first frame) must not lack them.
+        self.tick()
 
     def poll(self) -> None:
         """Other processes' entries, the open incident as the store has it now."""
