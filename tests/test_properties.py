@@ -262,7 +262,7 @@ def screen_text(app: Any) -> str:
 
 
 def polled(app: Any) -> bool:
-    return all(app.scheduler.result(n) is not None for n in ("postgres", "redis"))
+    return all(app.latest_result(n) is not None for n in ("postgres", "redis"))
 
 
 def screen_of(password: str, ports: tuple[int, int], tmp: Path) -> str:
