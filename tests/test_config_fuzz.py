@@ -42,7 +42,7 @@ def _keys(kind: type, prefix: str = "") -> Iterator[str]:
             dataclasses.is_dataclass(hint) or issubclass(hint, msgspec.Struct)
         ):
             yield from _keys(hint, f"{prefix}{name}.")
-        elif name not in ("sources", "targets", "endpoints", "actions"):
+        elif name not in ("sources", "discovered", "targets", "endpoints", "actions"):
             yield f"{prefix}{name}"
 
 
@@ -169,6 +169,7 @@ def test_every_number_in_the_config_has_a_range_and_a_unit() -> None:
         {
             "http": {"endpoints": [{"url": "https://x.test/", "expect_status": 200}]},
             "actions": [{"name": "x", "argv": ["true"]}],
+            "notify": [{"kind": "slack", "url": "https://hooks.example.test/x"}],
         },
         Config,
     )

@@ -185,7 +185,7 @@ async def test_keys_post_mitigations_and_open_the_scan(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("menu_entry", "confirm", "signal_number"),
-    [("terminate", ("y",), signal.SIGTERM), ("kill", (), signal.SIGKILL)],
+    [("terminate", ("y",), signal.SIGTERM), ("kill", ("y",), signal.SIGKILL)],
     ids=["terminate", "kill"],
 )
 async def test_the_actions_menu_signals_the_selected_process(
@@ -218,7 +218,7 @@ async def test_the_actions_menu_signals_the_selected_process(
                 ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
                 options.highlighted = ids.index(f"builtin:{menu_entry}")
                 await pilot.press("enter")
-                # Terminate is disruptive (y/N); kill is destructive (type the target's name).
+                # One process either way: y/N (typing is for several targets or lost data).
                 await wait_until(
                     pilot, lambda: isinstance(app.screen, ConfirmScreen | TypeTargetScreen)
                 )

@@ -66,7 +66,7 @@ PASSWORDS = st.text(
 #: Volatile figures (times, durations, percentages) can hold any run of these by chance.
 _NUMERIC = re.compile(r"[0-9.:+\-% T]+")
 SETTINGS = settings(
-    max_examples=int(os.environ.get("ZCONSOLE_PROPERTY_EXAMPLES", "25")),
+    max_examples=int(os.environ.get("ZCONSOLE_PROPERTY_EXAMPLES", "20")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -162,6 +162,46 @@ def ways_in(
     ]
 
 
+def discover_output(found: Any, tmp: Path) -> str:
+    """`zconsole discover` and `discover --json` listing ``found``, as the command prints them."""
+    import argparse
+
+    from zconsole import discover_cli
+
+    shown = []
+    for as_json in (False, True):
+        args = argparse.Namespace(project=tmp, json=as_json, write=None)
+        out, err = io.StringIO(), io.StringIO()
+        with (
+            mock.patch.object(discover_cli, "run_discovery", return_value=found),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
+            assert discover_cli.discover_command(load_config(env={}, cwd=tmp), args) == 0
+        shown.append(out.getvalue() + err.getvalue())
+    return "\n".join(shown)
+
+
+def discovered_with(password: str, text: str = "db") -> Any:
+    """What discovery could find on a host: a container's PostgreSQL, with its password."""
+    from zconsole.discovery import Discovery
+    from zconsole.discovery.candidates import Candidate
+
+    url = f"postgresql://app:{quote(password, safe='')}@127.0.0.1:5433/app"
+    found = Candidate(
+        kind="postgres",
+        url=url,
+        origin=f"container {text}",
+        route=f"published port 127.0.0.1:5433 {text}",
+        project=text,
+        service=text,
+        container_name=text,
+        named_by=f"DATABASE_URL of {text}",
+        notes=(f"password from POSTGRES_PASSWORD_FILE {text}",),
+    )
+    return Discovery(candidates=(found,), project=text, problems=(f"{text}: not read",))
+
+
 def every_output(config: Any, tmp: Path, password: str) -> dict[str, str]:
     """Each output path for one effective config, as text."""
     checks = build_checks(config, single_poll=True)
@@ -196,6 +236,7 @@ def every_output(config: Any, tmp: Path, password: str) -> dict[str, str]:
     )
     audit.write(action, Outcome.FAILED, errors + " " + password)
     outputs["audit"] = (tmp / "audit.jsonl").read_text()
+    outputs["discover"] = discover_output(discovered_with(password), tmp)
     store.close()
     return outputs
 
@@ -262,7 +303,7 @@ def screen_text(app: Any) -> str:
 
 
 def polled(app: Any) -> bool:
-    return all(app.scheduler.result(n) is not None for n in ("postgres", "redis"))
+    return all(app.latest_result(n) is not None for n in ("postgres", "redis"))
 
 
 def screen_of(password: str, ports: tuple[int, int], tmp: Path) -> str:
@@ -437,6 +478,7 @@ def test_plain_snapshot_and_config_emit_no_escape_but_sgr(
     assert_only_sgr(cli.render_snapshot(report, as_json=False), "plain snapshot")
     assert_only_sgr(cli.render_snapshot(report, as_json=True), "snapshot --json")
     tmp = tmp_path_factory.mktemp("cfg")
+    assert_only_sgr(discover_output(discovered_with("Zq8Wv7Xy", text), tmp), "discover")
     (tmp / "zconsole.toml").write_text(
         "[incident]\ncommander = "
         + toml_string(text)
@@ -455,7 +497,7 @@ def test_plain_snapshot_and_config_emit_no_escape_but_sgr(
     )
     env = {"DOCKER_HOST": "unix:///" + text.replace("\x00", "")}  # no NUL in an environment
     with environment(env, tmp):
-        code, shown, err = run_main(["config"])
+        code, shown, err = run_main(["--no-discover", "config"])  # discover: tested above
     assert_only_sgr(shown + err, "config")
     assert code in (0, 2)
 

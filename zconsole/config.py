@@ -265,6 +265,7 @@ def load_config(
     sources = ["defaults"]
     how = dict(discovered_how or {})
     if discovered:
+        _check_credentials(discovered, "discovered")
         merged = _merge(merged, discovered)
         label = "; ".join(f"{kind}: {text}" for kind, text in how.items())
         sources.append(f"discovered ({label})" if label else "discovered")

@@ -95,7 +95,7 @@ def numbers(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, fl
     """(key, value) of every number in a config tree; list items share their list's key."""
     for name, value in tree.items():
         key = f"{prefix}{name}"
-        if key == "targets" or key == "sources":
+        if key in ("targets", "sources", "discovered"):
             continue  # a target's values are checked once merged over the rest
         yield from _numbers_of(key, value)
 
@@ -116,9 +116,8 @@ def out_of_bounds(tree: Mapping[str, Any]) -> tuple[str, float, Bound] | None:
     """The first number outside its range, or None."""
     for key, value in numbers(tree):
         bound = BOUNDS.get(key)
-        if bound is None:
-            raise KeyError(f"config key {key} has no range: add it to BOUNDS")
-        if not bound.allows(value):
+        # Every key has one (a test says so); a key without is no reason to stop a console.
+        if bound is not None and not bound.allows(value):
             return key, value, bound
     return None
 

@@ -18,6 +18,7 @@ from zconsole.checks.secrets import redact, redact_tree
 from zconsole.config import Config
 from zconsole.discovery import Discovery, discover
 from zconsole.discovery.candidates import KINDS
+from zconsole.terminal import error, out, safe
 
 #: What discovery fills when it is unset, per config section.
 _UNSET: dict[str, Callable[[Config], bool]] = {
@@ -131,15 +132,15 @@ def discover_command(config: Config, args: argparse.Namespace) -> int:
         }
         sys.stdout.write(json.dumps(redact_tree(report), indent=2) + "\n")
     else:
-        sys.stdout.write(render(found))
+        out(render(found))  # names from containers and Compose files: made inert
     if args.write is not None:
         try:
             write_config(found, args.write)
         except FileExistsError:
-            print(f"zconsole: {args.write} exists; not overwritten", file=sys.stderr)
+            error(f"{args.write} exists; not overwritten")
             return 2
         except OSError as exc:
-            print(f"zconsole: {args.write}: {exc.strerror or exc}", file=sys.stderr)
+            error(f"{args.write}: {exc.strerror or exc}")
             return 2
-        print(f"wrote {args.write} (mode 0600: it holds passwords)", file=sys.stderr)
+        sys.stderr.write(safe(f"wrote {args.write} (mode 0600: it holds passwords)") + "\n")
     return 0

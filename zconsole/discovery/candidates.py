@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from zconsole.checks.credentials import register_url_secret
 from zconsole.checks.secrets import password_of_url, redact, register_secret
 
 KINDS = ("docker", "postgres", "redis", "http")
@@ -49,6 +50,7 @@ class Candidate:
 
     def __post_init__(self) -> None:
         register_secret(password_of_url(self.url))
+        register_url_secret(self.url)  # as written in the URL too, and its other spellings
 
     @property
     def usable(self) -> bool:
