@@ -233,7 +233,7 @@ def _existing(store: Any, incident_id: str) -> Any:
     try:
         return store.get(incident_id)
     except KeyError:
-        print(f"zconsole: no incident {incident_id} in {store.path}", file=sys.stderr)
+        error(f"no incident {incident_id} in {store.path}")
         return None
 
 
@@ -244,7 +244,6 @@ def _deliver(config: Config, store: Any, queue: Any, *, now_due: bool = False) -
     """
     from zconsole.notify import notifier as make_notifier
     from zconsole.notify.outbox import PENDING
-    from zconsole.widgets.text import plain
 
     notifier = make_notifier(config, store)
     if notifier is None:
@@ -255,15 +254,14 @@ def _deliver(config: Config, store: Any, queue: Any, *, now_due: bool = False) -
         notifier.deliver(now_due=now_due)
         for entry in store.entries_since(before):
             if entry.kind == "post":
-                print(plain(entry.text, max_len=300), file=sys.stderr)
+                out(plain(entry.text, max_len=300), sys.stderr)
         waiting = len(notifier.outbox.rows(PENDING))
     finally:
         notifier.close()
     if waiting:
-        print(
-            f"zconsole: {waiting} post(s) wait in the outbox; a running zconsole or "
-            "`zconsole record` sends them when the receiver is back",
-            file=sys.stderr,
+        error(
+            f"{waiting} post(s) wait in the outbox; a running zconsole or "
+            "`zconsole record` sends them when the receiver is back"
         )
         return EXIT_QUEUED
     return 0
@@ -288,9 +286,9 @@ def declare_command(config: Config, args: argparse.Namespace) -> int:
             scheme=config.incident.severity_scheme,
         )
     except (ValueError, IncidentError) as exc:
-        print(f"zconsole: {exc}", file=sys.stderr)
+        error(f"{exc}")
         return EXIT_USAGE
-    print(incident.id)
+    out(incident.id)
     sys.stdout.flush()
     _deliver(config, store, lambda n: n.lifecycle(incident, declared=True, author=author))
     return 0
@@ -301,7 +299,7 @@ def note_command(config: Config, args: argparse.Namespace) -> int:
 
     text = sys.stdin.read() if args.text == "-" else args.text
     if not text.strip():
-        print("zconsole: an empty note", file=sys.stderr)
+        error("an empty note")
         return EXIT_USAGE
     store = _store(config)
     if store is None:
@@ -309,7 +307,7 @@ def note_command(config: Config, args: argparse.Namespace) -> int:
     if _existing(store, args.id) is None:
         return EXIT_USAGE
     entry = store.add_entry(args.id, KIND_NOTE, text.rstrip("\n"), default_author())
-    print(f"{args.id}: note #{entry.id}")
+    out(f"{args.id}: note #{entry.id}")
     return 0
 
 
@@ -325,9 +323,9 @@ def status_command(config: Config, args: argparse.Namespace) -> int:
     author = default_author()
     incident = store.set_status(args.id, args.status, author)
     if incident.status == before.status:
-        print(f"{args.id}: already {incident.status}")
+        out(f"{args.id}: already {incident.status}")
         return 0
-    print(f"{args.id}: {before.status} → {incident.status}")
+    out(f"{args.id}: {before.status} → {incident.status}")
     sys.stdout.flush()
     _deliver(config, store, lambda n: n.lifecycle(incident, declared=False, author=author))
     return 0
@@ -349,17 +347,14 @@ def update_command(config: Config, args: argparse.Namespace) -> int:
     posted = sum(1 for e in entries if e.kind == KIND_UPDATE)
     kind = args.kind or default_kind(incident, posted)
     text = render(kind, args.fmt, incident, entries, now=datetime.now(UTC), config=config.incident)
-    sys.stdout.write(text)
+    out(text)
     sys.stdout.flush()
     if not args.post:
         return 0
     author = default_author()
     store.add_entry(incident.id, KIND_UPDATE, text, author)
     if not config.notify:
-        print(
-            "zconsole: recorded; no [[notify]] receivers configured, nothing posted",
-            file=sys.stderr,
-        )
+        error("recorded; no [[notify]] receivers configured, nothing posted")
         return 0
     return _deliver(
         config, store, lambda n: n.post_update(incident, text, update_kind=kind, author=author)
@@ -368,7 +363,6 @@ def update_command(config: Config, args: argparse.Namespace) -> int:
 
 def outbox_command(config: Config, args: argparse.Namespace) -> int:
     from zconsole.notify.outbox import PENDING, REJECTED, Outbox
-    from zconsole.widgets.text import plain
 
     store = _store(config)
     if store is None:
@@ -384,12 +378,12 @@ def outbox_command(config: Config, args: argparse.Namespace) -> int:
     waiting = [r for r in outbox.rows() if r.state in (PENDING, REJECTED)]
     outbox.close()
     if not waiting:
-        print("the outbox is empty: every post was delivered")
+        out("the outbox is empty: every post was delivered")
         return code
     for row in waiting:
-        error = f" · {plain(row.last_error, max_len=80)}" if row.last_error else ""
-        print(
+        why = f" · {plain(row.last_error, max_len=80)}" if row.last_error else ""
+        out(
             f"#{row.id} {row.incident_id} → {plain(row.target, max_len=40)}: {row.state}, "
-            f"{row.attempts} attempt(s) since {row.created_at:%Y-%m-%d %H:%M} UTC{error}"
+            f"{row.attempts} attempt(s) since {row.created_at:%Y-%m-%d %H:%M} UTC{why}"
         )
     return code or EXIT_QUEUED
