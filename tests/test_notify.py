@@ -405,3 +405,23 @@ def test_a_status_page_gets_no_team_update_unless_asked(
         notifier.close()
     assert len(slack.requests) == 1
     assert page.requests == []
+
+
+def test_a_read_only_console_posts_and_delivers_nothing(tmp_path: Path) -> None:
+    with SlackReceiver() as slack:
+        config = config_with(tmp_path, {"kind": "slack", "url": slack.url + "/services/x"})
+        writer = IncidentStore(tmp_path / "store.db")
+        declare(writer)
+        writer.close()
+        opened = IncidentController.open(
+            tmp_path / "store.db", config.incident, read_only=True, notify=config.notify
+        )
+        assert isinstance(opened, IncidentController)
+        assert opened.notifier is None
+        assert opened.posted_update("text", "update") == 0
+        opened.store.close()
+    assert slack.requests == []
+    db = sqlite3.connect(tmp_path / "store.db")
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    db.close()
+    assert "notify_outbox" not in tables

@@ -229,6 +229,19 @@ def report_command(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _writable(config: Config) -> Any:
+    """The store, for a command that writes; None (said why) when it cannot be opened or is
+    only read here (``--read-only``, a file this user may not write)."""
+    from zconsole.store import READ_ONLY_WRITES
+
+    store = _store(config)
+    if store is not None and store.read_only:
+        error(READ_ONLY_WRITES)
+        store.close()
+        return None
+    return store
+
+
 def _existing(store: Any, incident_id: str) -> Any:
     try:
         return store.get(incident_id)
@@ -270,7 +283,7 @@ def _deliver(config: Config, store: Any, queue: Any, *, now_due: bool = False) -
 def declare_command(config: Config, args: argparse.Namespace) -> int:
     from zconsole.checks.incident import IncidentError, default_author
 
-    store = _store(config)
+    store = _writable(config)
     if store is None:
         return EXIT_STORE
     author = default_author()
@@ -301,7 +314,7 @@ def note_command(config: Config, args: argparse.Namespace) -> int:
     if not text.strip():
         error("an empty note")
         return EXIT_USAGE
-    store = _store(config)
+    store = _writable(config)
     if store is None:
         return EXIT_STORE
     if _existing(store, args.id) is None:
@@ -314,7 +327,7 @@ def note_command(config: Config, args: argparse.Namespace) -> int:
 def status_command(config: Config, args: argparse.Namespace) -> int:
     from zconsole.checks.incident import default_author
 
-    store = _store(config)
+    store = _writable(config)
     if store is None:
         return EXIT_STORE
     before = _existing(store, args.id)
@@ -351,6 +364,11 @@ def update_command(config: Config, args: argparse.Namespace) -> int:
     sys.stdout.flush()
     if not args.post:
         return 0
+    if store.read_only:
+        from zconsole.store import READ_ONLY_WRITES
+
+        error(READ_ONLY_WRITES)
+        return EXIT_STORE
     author = default_author()
     store.add_entry(incident.id, KIND_UPDATE, text, author)
     if not config.notify:
@@ -364,7 +382,7 @@ def update_command(config: Config, args: argparse.Namespace) -> int:
 def outbox_command(config: Config, args: argparse.Namespace) -> int:
     from zconsole.notify.outbox import PENDING, REJECTED, Outbox
 
-    store = _store(config)
+    store = _writable(config) if args.send else _store(config)
     if store is None:
         return EXIT_STORE
     if args.send:
@@ -374,7 +392,7 @@ def outbox_command(config: Config, args: argparse.Namespace) -> int:
         code = _deliver(config, store, lambda n: None, now_due=True)
     else:
         code = 0
-    outbox = Outbox(store.path)
+    outbox = Outbox(store.path, read_only=store.read_only)
     waiting = [r for r in outbox.rows() if r.state in (PENDING, REJECTED)]
     outbox.close()
     if not waiting:
