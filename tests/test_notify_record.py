@@ -106,3 +106,22 @@ def test_a_taken_port_is_one_line_and_the_recorder_records_on(workdir: Path) -> 
     assert proc.returncode == 0, err
     assert f"metrics: cannot listen on 127.0.0.1:{taken}" in err
     assert "into " in out
+
+
+def test_read_only_hosts_only_metrics(workdir: Path) -> None:
+    from zconsole.config import load_config
+    from zconsole.notify.hosting import start_hosted
+
+    flags = {
+        "general": {"store": str(workdir / "store.db"), "read_only": True},
+        "alertmanager": {"listen": "127.0.0.1:0"},
+        "metrics": {"listen": "127.0.0.1:0"},
+    }
+    hosted = start_hosted(load_config(flags=flags, env={}, cwd=workdir))
+    assert hosted is not None
+    try:
+        assert [s.name for s in hosted.running] == ["metrics"]
+        assert hosted.store is None
+    finally:
+        hosted.close()
+    assert not (workdir / "store.db").exists()

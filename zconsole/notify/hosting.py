@@ -58,7 +58,10 @@ def start_hosted(config: Config) -> HostedServices | None:
     if not wanted:
         return None
     store: IncidentStore | None = None
-    if config.notify or config.alertmanager.listen:
+    if (config.notify or config.alertmanager.listen) and config.general.read_only:
+        # The listener and the outbox write to the store; read-only writes nothing.
+        print(f"{PREFIX}: read-only — no Alertmanager listener and no outbox delivery", flush=True)
+    elif config.notify or config.alertmanager.listen:
         try:
             store = IncidentStore(config.general.store or None)
         except StoreUnavailable as exc:
