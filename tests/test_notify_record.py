@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -125,3 +126,15 @@ def test_read_only_hosts_only_metrics(workdir: Path) -> None:
     finally:
         hosted.close()
     assert not (workdir / "store.db").exists()
+
+
+def test_an_alert_listener_beyond_loopback_counts_as_exposed() -> None:
+    from types import SimpleNamespace
+
+    from zconsole.notify.hosting import _loopback
+
+    def at(host: str) -> Any:
+        return SimpleNamespace(address=(host, 9095))
+
+    assert _loopback(at("127.0.0.1")) and _loopback(at("::1")) and _loopback(at("127.0.0.2"))
+    assert not _loopback(at("0.0.0.0")) and not _loopback(at("10.0.0.5"))

@@ -10,6 +10,7 @@ worth more than any one listener.
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from typing import TYPE_CHECKING
 
@@ -52,6 +53,16 @@ def _describe(service: Service) -> str:
     return f"{PREFIX}: {service.name} listening on http://{where}{path}"
 
 
+def _loopback(service: Service) -> bool:
+    address = service.address
+    if address is None:
+        return True
+    try:
+        return ipaddress.ip_address(address[0]).is_loopback
+    except ValueError:
+        return address[0] == "localhost"
+
+
 def start_hosted(config: Config) -> HostedServices | None:
     """Start what the config asks for; None when it asks for nothing."""
     wanted = bool(config.notify or config.alertmanager.listen or config.metrics.listen)
@@ -69,6 +80,8 @@ def start_hosted(config: Config) -> HostedServices | None:
                 f"{PREFIX}: {exc} — no Alertmanager listener and no outbox delivery",
                 file=sys.stderr,
             )
+    from zconsole.notify.listeners import AlertListener
+
     running: list[Service] = []
     for service in services(config, store):
         try:
@@ -78,4 +91,12 @@ def start_hosted(config: Config) -> HostedServices | None:
             continue
         running.append(service)
         print(_describe(service), flush=True)
+        if isinstance(service, AlertListener) and not service.token and not _loopback(service):
+            # Anyone who reaches the port could write to the timeline, or declare incidents.
+            print(
+                f"{PREFIX}: alertmanager listens beyond this host without a token: set "
+                "[alertmanager] token_env (Alertmanager: http_config.authorization)",
+                file=sys.stderr,
+                flush=True,
+            )
     return HostedServices(running, store)
