@@ -252,7 +252,13 @@ def test_statuspage_sees_the_create_and_each_status_change(
     with StatuspageReceiver("pg7k2l9xq3", api_key) as page:
         config = config_with(
             tmp_path,
-            {"kind": "statuspage", "name": "status", "url": page.page_url, "token_env": "SP_KEY"},
+            {
+                "kind": "statuspage",
+                "name": "status",
+                "url": page.page_url,
+                "token_env": "SP_KEY",
+                "post_updates": True,  # the team's updates too, not only the public lines
+            },
             env={"SP_KEY": api_key},
         )
         monkeypatch.setenv("SP_KEY", api_key)
@@ -380,3 +386,42 @@ def test_a_long_update_is_cut_to_discords_limit(tmp_path: Path, store: IncidentS
     [request] = discord.requests
     assert len(request.body["content"]) == 2000
     assert request.body["content"].endswith("…")
+
+
+def test_a_status_page_gets_no_team_update_unless_asked(
+    tmp_path: Path, store: IncidentStore
+) -> None:
+    with SlackReceiver() as slack, StatuspageReceiver("p", "key-0123456789abcdef") as page:
+        config = config_with(
+            tmp_path,
+            {"kind": "slack", "url": slack.url + "/services/x"},
+            {"kind": "statuspage", "url": page.page_url, "token": "key-0123456789abcdef"},
+        )
+        notifier = notifier_for(config, store)
+        assert notifier.names() == ["slack"]
+        incident = declare(store)
+        assert notifier.post_update(incident, "internal", update_kind="update", author="a") == 1
+        assert notifier.deliver() == 1
+        notifier.close()
+    assert len(slack.requests) == 1
+    assert page.requests == []
+
+
+def test_a_read_only_console_posts_and_delivers_nothing(tmp_path: Path) -> None:
+    with SlackReceiver() as slack:
+        config = config_with(tmp_path, {"kind": "slack", "url": slack.url + "/services/x"})
+        writer = IncidentStore(tmp_path / "store.db")
+        declare(writer)
+        writer.close()
+        opened = IncidentController.open(
+            tmp_path / "store.db", config.incident, read_only=True, notify=config.notify
+        )
+        assert isinstance(opened, IncidentController)
+        assert opened.notifier is None
+        assert opened.posted_update("text", "update") == 0
+        opened.store.close()
+    assert slack.requests == []
+    db = sqlite3.connect(tmp_path / "store.db")
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    db.close()
+    assert "notify_outbox" not in tables

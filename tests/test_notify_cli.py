@@ -151,7 +151,7 @@ def test_update_post_and_status_go_to_the_receivers(
         code, out, err = run(capsys, "-c", config, "incidents", "status", incident_id, "resolved")
         assert code == 0
         assert "statuspage: incident updated (resolved), HTTP 200" in err
-    assert [r.method for r in page.requests] == ["POST", "PATCH", "PATCH"]
+    assert [r.method for r in page.requests] == ["POST", "PATCH"]  # the update is the team's
     assert page.incidents["sp0001"]["status"] == "resolved"
 
 
@@ -410,3 +410,38 @@ def test_only_token_like_url_parts_are_registered_as_secrets() -> None:
     assert "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5" in url_secrets(teams)
     assert "2016-06-01" not in url_secrets(teams)
     assert "hunter2pass" in url_secrets("https://user:hunter2pass@x.org/")
+
+
+def test_read_only_refuses_every_write_and_posts_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with SlackReceiver() as slack:
+        config = str(
+            write_config(tmp_path, f'[[notify]]\nkind = "slack"\nurl = "{slack.url}/s/x"\n')
+        )
+        _, out, _ = run(
+            capsys, "-c", config, "incidents", "declare", "--title", "x", "--severity", "P2"
+        )
+        incident_id = out.strip()
+        before = len(slack.requests)
+        for argv in (
+            ("incidents", "declare", "--title", "y", "--severity", "P2"),
+            ("incidents", "note", incident_id, "hello"),
+            ("incidents", "status", incident_id, "identified"),
+            ("incidents", "update", incident_id, "--post"),
+            ("incidents", "outbox", "--send"),
+        ):
+            code, _, err = run(capsys, "-c", config, "--read-only", *argv)
+            assert code == 1, argv
+            assert "read-only" in err, argv
+        # Viewing still works: the update text and the (empty) outbox.
+        code, out, _ = run(capsys, "-c", config, "--read-only", "incidents", "update", incident_id)
+        assert code == 0 and "INCIDENT" in out
+        code, out, _ = run(capsys, "-c", config, "--read-only", "incidents", "outbox")
+        assert code == 0 and "empty" in out
+    assert len(slack.requests) == before
+    store = IncidentStore(tmp_path / "store.db")
+    [incident] = store.incidents()
+    assert incident.status == "investigating"
+    assert [e.kind for e in store.entries(incident_id)] == ["system"]
+    store.close()

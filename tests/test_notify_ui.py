@@ -74,7 +74,8 @@ async def test_u_posts_the_update_to_every_receiver_and_the_timeline_shows_each_
             await wait_until(pilot, lambda: isinstance(app.screen, UpdatePreviewScreen))
             preview = app.screen
             assert isinstance(preview, UpdatePreviewScreen)
-            assert preview.receivers == ["ops (slack)", "statuspage"]
+            # The public status page gets its own line per status change, not the team's text.
+            assert preview.receivers == ["ops (slack)"]
             text = preview.text
             await pilot.press("ctrl+s")
             await wait_until(
@@ -84,15 +85,15 @@ async def test_u_posts_the_update_to_every_receiver_and_the_timeline_shows_each_
                     in timeline_entries(app)
                 ),
             )
-            # The declaration's create and the update's change reached the status page too.
-            await wait_until(pilot, lambda: len(page.requests) == 2)
+            # The declaration created the status page's incident.
+            await wait_until(pilot, lambda: len(page.requests) == 1)
             await wait_until(
                 pilot,
-                lambda: sum(k == KIND_POST for k, _ in timeline_entries(app)) == 3,
+                lambda: sum(k == KIND_POST for k, _ in timeline_entries(app)) == 2,
             )
     assert [r.body for r in slack.requests] == [{"text": text.rstrip("\n").replace("**", "*")}]
-    assert [r.method for r in page.requests] == ["POST", "PATCH"]
-    assert page.requests[1].body["incident"]["body"] == text.rstrip("\n")
+    assert [r.method for r in page.requests] == ["POST"]
+    assert page.requests[0].body["incident"]["body"] == "We are currently investigating this issue."
 
 
 def test_update_clock_text_warns_then_turns_crit() -> None:

@@ -229,11 +229,24 @@ def report_command(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _writable(config: Config) -> Any:
+    """The store, for a command that writes; None (said why) when it cannot be opened or is
+    only read here (``--read-only``, a file this user may not write)."""
+    from zconsole.store import READ_ONLY_WRITES
+
+    store = _store(config)
+    if store is not None and store.read_only:
+        error(READ_ONLY_WRITES)
+        store.close()
+        return None
+    return store
+
+
 def _existing(store: Any, incident_id: str) -> Any:
     try:
         return store.get(incident_id)
     except KeyError:
-        print(f"zconsole: no incident {incident_id} in {store.path}", file=sys.stderr)
+        error(f"no incident {incident_id} in {store.path}")
         return None
 
 
@@ -244,7 +257,6 @@ def _deliver(config: Config, store: Any, queue: Any, *, now_due: bool = False) -
     """
     from zconsole.notify import notifier as make_notifier
     from zconsole.notify.outbox import PENDING
-    from zconsole.widgets.text import plain
 
     notifier = make_notifier(config, store)
     if notifier is None:
@@ -255,15 +267,14 @@ def _deliver(config: Config, store: Any, queue: Any, *, now_due: bool = False) -
         notifier.deliver(now_due=now_due)
         for entry in store.entries_since(before):
             if entry.kind == "post":
-                print(plain(entry.text, max_len=300), file=sys.stderr)
+                out(plain(entry.text, max_len=300), sys.stderr)
         waiting = len(notifier.outbox.rows(PENDING))
     finally:
         notifier.close()
     if waiting:
-        print(
-            f"zconsole: {waiting} post(s) wait in the outbox; a running zconsole or "
-            "`zconsole record` sends them when the receiver is back",
-            file=sys.stderr,
+        error(
+            f"{waiting} post(s) wait in the outbox; a running zconsole or "
+            "`zconsole record` sends them when the receiver is back"
         )
         return EXIT_QUEUED
     return 0
@@ -272,7 +283,7 @@ def _deliver(config: Config, store: Any, queue: Any, *, now_due: bool = False) -
 def declare_command(config: Config, args: argparse.Namespace) -> int:
     from zconsole.checks.incident import IncidentError, default_author
 
-    store = _store(config)
+    store = _writable(config)
     if store is None:
         return EXIT_STORE
     author = default_author()
@@ -288,9 +299,9 @@ def declare_command(config: Config, args: argparse.Namespace) -> int:
             scheme=config.incident.severity_scheme,
         )
     except (ValueError, IncidentError) as exc:
-        print(f"zconsole: {exc}", file=sys.stderr)
+        error(f"{exc}")
         return EXIT_USAGE
-    print(incident.id)
+    out(incident.id)
     sys.stdout.flush()
     _deliver(config, store, lambda n: n.lifecycle(incident, declared=True, author=author))
     return 0
@@ -301,22 +312,22 @@ def note_command(config: Config, args: argparse.Namespace) -> int:
 
     text = sys.stdin.read() if args.text == "-" else args.text
     if not text.strip():
-        print("zconsole: an empty note", file=sys.stderr)
+        error("an empty note")
         return EXIT_USAGE
-    store = _store(config)
+    store = _writable(config)
     if store is None:
         return EXIT_STORE
     if _existing(store, args.id) is None:
         return EXIT_USAGE
     entry = store.add_entry(args.id, KIND_NOTE, text.rstrip("\n"), default_author())
-    print(f"{args.id}: note #{entry.id}")
+    out(f"{args.id}: note #{entry.id}")
     return 0
 
 
 def status_command(config: Config, args: argparse.Namespace) -> int:
     from zconsole.checks.incident import default_author
 
-    store = _store(config)
+    store = _writable(config)
     if store is None:
         return EXIT_STORE
     before = _existing(store, args.id)
@@ -325,9 +336,9 @@ def status_command(config: Config, args: argparse.Namespace) -> int:
     author = default_author()
     incident = store.set_status(args.id, args.status, author)
     if incident.status == before.status:
-        print(f"{args.id}: already {incident.status}")
+        out(f"{args.id}: already {incident.status}")
         return 0
-    print(f"{args.id}: {before.status} → {incident.status}")
+    out(f"{args.id}: {before.status} → {incident.status}")
     sys.stdout.flush()
     _deliver(config, store, lambda n: n.lifecycle(incident, declared=False, author=author))
     return 0
@@ -349,17 +360,19 @@ def update_command(config: Config, args: argparse.Namespace) -> int:
     posted = sum(1 for e in entries if e.kind == KIND_UPDATE)
     kind = args.kind or default_kind(incident, posted)
     text = render(kind, args.fmt, incident, entries, now=datetime.now(UTC), config=config.incident)
-    sys.stdout.write(text)
+    out(text)
     sys.stdout.flush()
     if not args.post:
         return 0
+    if store.read_only:
+        from zconsole.store import READ_ONLY_WRITES
+
+        error(READ_ONLY_WRITES)
+        return EXIT_STORE
     author = default_author()
     store.add_entry(incident.id, KIND_UPDATE, text, author)
     if not config.notify:
-        print(
-            "zconsole: recorded; no [[notify]] receivers configured, nothing posted",
-            file=sys.stderr,
-        )
+        error("recorded; no [[notify]] receivers configured, nothing posted")
         return 0
     return _deliver(
         config, store, lambda n: n.post_update(incident, text, update_kind=kind, author=author)
@@ -368,9 +381,8 @@ def update_command(config: Config, args: argparse.Namespace) -> int:
 
 def outbox_command(config: Config, args: argparse.Namespace) -> int:
     from zconsole.notify.outbox import PENDING, REJECTED, Outbox
-    from zconsole.widgets.text import plain
 
-    store = _store(config)
+    store = _writable(config) if args.send else _store(config)
     if store is None:
         return EXIT_STORE
     if args.send:
@@ -380,16 +392,16 @@ def outbox_command(config: Config, args: argparse.Namespace) -> int:
         code = _deliver(config, store, lambda n: None, now_due=True)
     else:
         code = 0
-    outbox = Outbox(store.path)
+    outbox = Outbox(store.path, read_only=store.read_only)
     waiting = [r for r in outbox.rows() if r.state in (PENDING, REJECTED)]
     outbox.close()
     if not waiting:
-        print("the outbox is empty: every post was delivered")
+        out("the outbox is empty: every post was delivered")
         return code
     for row in waiting:
-        error = f" · {plain(row.last_error, max_len=80)}" if row.last_error else ""
-        print(
+        why = f" · {plain(row.last_error, max_len=80)}" if row.last_error else ""
+        out(
             f"#{row.id} {row.incident_id} → {plain(row.target, max_len=40)}: {row.state}, "
-            f"{row.attempts} attempt(s) since {row.created_at:%Y-%m-%d %H:%M} UTC{error}"
+            f"{row.attempts} attempt(s) since {row.created_at:%Y-%m-%d %H:%M} UTC{why}"
         )
     return code or EXIT_QUEUED

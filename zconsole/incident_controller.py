@@ -90,7 +90,8 @@ class IncidentController:
         try:
             store = IncidentStore.open(path or None, read_only=read_only)
             notifier = None
-            if notify:
+            # A viewer posts nothing and delivers nothing: that would write to the store too.
+            if notify and not store.read_only:
                 from zconsole.notify.poster import Notifier
 
                 notifier = Notifier.for_store(notify, store)

@@ -100,6 +100,7 @@ def recorder_config(config: Config, *, interval_given: bool) -> Config:
 
 def record_command(config: Config, *, interval_given: bool) -> int:
     """Run in the foreground until SIGTERM / SIGINT; exit 0 after a clean stop."""
+    from zconsole.notify.hosting import start_hosted
     from zconsole.recording.db import RecordingError, recording_path
     from zconsole.recording.retention import retention_of
     from zconsole.recording.writer import RecordingBusy, RecordingSink, RecordingWriter
@@ -133,6 +134,10 @@ def record_command(config: Config, *, interval_given: bool) -> int:
     checks = build_checks(config)
     host = RecorderHost(checks)
     host.add_sink(RecordingSink(writer))
+    # The Alertmanager listener, /metrics and the outbox sender, fed from the same polls.
+    hosted = start_hosted(config)
+    if hosted is not None:
+        host.add_sink(hosted)
     names = ", ".join(c.name for c in checks)
     rec = config.recording
     print(

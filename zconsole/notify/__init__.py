@@ -39,8 +39,9 @@ class Service(Protocol):
 
 
 def notifier(config: Config, store: IncidentStore) -> Notifier | None:
-    """The configured receivers with their outbox beside the store; None when there are none."""
-    if not config.notify:
+    """The configured receivers with their outbox beside the store; None when there are none,
+    or when the store is only read here (a viewer posts nothing)."""
+    if not config.notify or store.read_only:
         return None
     from zconsole.notify.poster import Notifier
 
@@ -50,7 +51,8 @@ def notifier(config: Config, store: IncidentStore) -> Notifier | None:
 def services(config: Config, store: IncidentStore | None) -> list[Service]:
     """Every configured service: the outbox sender, the Alertmanager listener, ``/metrics``.
 
-    ``store`` may be None (unavailable): then only ``/metrics`` is served.
+    ``store`` may be None (unavailable) or read-only: then only ``/metrics`` is served, as the
+    listener and the outbox write to the store.
     """
     from zconsole.notify.settings import listener_token, parse_listen
 
@@ -62,7 +64,7 @@ def services(config: Config, store: IncidentStore | None) -> list[Service]:
 
         outbox = OutboxSender(sender, interval=OUTBOX_INTERVAL_S)
         found.append(outbox)
-    if config.alertmanager.listen and store is not None:
+    if config.alertmanager.listen and store is not None and not store.read_only:
         from zconsole.notify.alerts import AlertIntake
         from zconsole.notify.listeners import AlertListener
 

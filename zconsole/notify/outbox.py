@@ -82,18 +82,28 @@ def _now() -> datetime:
 class Outbox:
     """A durable queue of posts per receiver; thread-safe, shared between processes."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        """``read_only``: only to list what waits (a viewer), nothing created or changed."""
         self.path = Path(path)
+        self.read_only = read_only
         self._lock = threading.Lock()
+        target = f"file:{self.path}?mode=ro" if read_only else str(self.path)
         try:
             self._db = sqlite3.connect(
-                str(self.path), isolation_level=None, check_same_thread=False, timeout=5.0
+                target,
+                uri=read_only,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=5.0,
             )
             self._db.execute("PRAGMA busy_timeout = 5000")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
+            if not read_only:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = FULL")
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"outbox {self.path}: {redact(str(exc))}") from None
+        if read_only:
+            return
         with self._write() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
@@ -106,6 +116,8 @@ class Outbox:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One committed transaction; a SQLite failure is the store's one error,
         StoreUnavailable."""
+        if self.read_only:
+            raise StoreUnavailable(f"outbox {self.path}: opened read-only, nothing is written")
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -125,6 +137,10 @@ class Outbox:
         with self._lock:
             try:
                 return self._db.execute(sql, params).fetchall()
+            except sqlite3.OperationalError as exc:
+                if self.read_only and "no such table" in str(exc):
+                    return []  # nothing was ever posted from this store
+                raise StoreUnavailable(f"outbox {self.path}: {redact(str(exc))}") from None
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"outbox {self.path}: {redact(str(exc))}") from None
 
@@ -244,7 +260,7 @@ class Outbox:
 
     def pending_count(self) -> int:
         rows = self._read("SELECT count(*) FROM notify_outbox WHERE state = ?", (PENDING,))
-        return int(rows[0][0])
+        return int(rows[0][0]) if rows else 0
 
     def remote_id(self, target: str, incident_id: str) -> str | None:
         rows = self._read(

@@ -154,14 +154,15 @@ class Notifier:
         return bool(self.receivers)
 
     def names(self) -> list[str]:
-        return [r.label for r in self.receivers]
+        """The receivers a posted update goes to."""
+        return [r.label for r in self.receivers if r.settings.takes_updates]
 
     # -- what to post --------------------------------------------------------------------------
 
     def post_update(self, incident: Incident, text: str, *, update_kind: str, author: str) -> int:
         """Queue a status update for every receiver; the number queued."""
         post = post_from_incident(incident, EVENT_UPDATE, text=text, update_kind=update_kind)
-        return self._queue(post, author, self.receivers)
+        return self._queue(post, author, [r for r in self.receivers if r.settings.takes_updates])
 
     def lifecycle(self, incident: Incident, *, declared: bool, author: str) -> int:
         """A declaration or status change, for the receivers that follow them (status pages)."""

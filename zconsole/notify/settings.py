@@ -54,6 +54,16 @@ class NotifyTarget(_Settings, frozen=True):
     #: Also post each declaration and status change, not only the updates posted by hand.
     #: Default: on for a status page (it creates the incident and follows it), off for chat.
     follow_status: bool | None = None
+    #: Also get the status updates posted from `u` / `incidents update --post`. Default: on for
+    #: chat; off for a status page, which is public while the updates are written for the team
+    #: (responders, actions taken): it shows its own line for each status change instead.
+    post_updates: bool | None = None
+
+    @property
+    def takes_updates(self) -> bool:
+        if self.post_updates is None:
+            return self.kind != "statuspage"
+        return self.post_updates
 
     @property
     def follows_status(self) -> bool:
