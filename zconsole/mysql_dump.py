@@ -1,0 +1,143 @@
+"""The emergency dump: ``mysqldump --single-transaction`` of one database to a file, with progress.
+
+The runbooks type ``mysqldump -u root -p app > backup.sql``. This does the same as a subprocess
+(argv list, never a shell). The connection options, password included, go in an option file of
+our own (mode 0600, removed afterwards) named by ``--defaults-file`` — never on the command line,
+where every user of the machine would see it in ``ps`` — and that flag also keeps the user's
+and the system's option files out of it. ``--single-transaction`` dumps InnoDB tables from one
+consistent snapshot without locking them: the application keeps writing during the incident.
+The output is written by us so the bytes written can be reported while it runs, to a file
+readable by its owner only; a failed dump leaves no partial file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from zconsole.checks.mysql_settings import Endpoint
+from zconsole.checks.secrets import redact
+
+CHUNK = 256 * 1024
+#: One consistent snapshot, rows streamed (not buffered in the client), routines and triggers
+#: kept; tablespaces skipped (they need the PROCESS privilege on MySQL 8 and restore nothing).
+DUMP_OPTIONS = (
+    "--single-transaction",
+    "--quick",
+    "--routines",
+    "--triggers",
+    "--no-tablespaces",
+)
+
+
+class DumpError(Exception):
+    """mysqldump could not run or failed; the message is one redacted line."""
+
+
+@dataclass(frozen=True, slots=True)
+class DumpResult:
+    database: str
+    path: Path
+    size_bytes: int
+    seconds: float
+
+
+def find_mysqldump(family: str = "mysql") -> str:
+    """MariaDB's client for a MariaDB server, MySQL's for MySQL, else whichever is installed."""
+    names = ("mariadb-dump", "mysqldump") if family == "mariadb" else ("mysqldump", "mariadb-dump")
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise DumpError("mysqldump not found (Debian: apt-get install mariadb-client)")
+
+
+def dump_path(directory: str | Path, database: str, now: datetime | None = None) -> Path:
+    """emergency_<db>_<YYYYmmdd_HHMMSS>.sql in `directory` (the runbooks' naming)."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d_%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in database) or "db"
+    return Path(directory or ".") / f"emergency_{safe}_{stamp}.sql"
+
+
+def option_file_text(endpoint: Endpoint) -> str:
+    """The ``[client]`` section for ``--defaults-file``: where, as whom, and the password."""
+
+    def value(text: str) -> str:
+        # Option-file values may be quoted; backslash and quote escaped inside the quotes.
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = ["[client]", f"user={value(endpoint.user)}"]
+    if endpoint.unix_socket:
+        lines.append(f"socket={value(endpoint.unix_socket)}")
+    else:
+        lines += [f"host={value(endpoint.host)}", f"port={endpoint.port}", "protocol=tcp"]
+    if endpoint.password:
+        lines.append(f"password={value(endpoint.password)}")
+    return "\n".join(lines) + "\n"
+
+
+def argv_for(binary: str, option_file: str, database: str) -> list[str]:
+    # --defaults-file must come first: the client reads option flags in order.
+    return [binary, f"--defaults-file={option_file}", *DUMP_OPTIONS, "--databases", database]
+
+
+def run_dump(
+    endpoint: Endpoint,
+    database: str,
+    path: Path,
+    *,
+    binary: str,
+    progress: Callable[[int], None] | None = None,
+    timeout: float = 3600.0,
+) -> DumpResult:
+    """Dump `database` to `path` (plain SQL); `progress` gets the bytes written so far."""
+    started = time.monotonic()
+    written = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="zconsole-dump-") as private:
+        option_file = Path(private) / "client.cnf"
+        fd = os.open(option_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(option_file_text(endpoint))
+        argv = argv_for(binary, str(option_file), database)
+        env = {k: v for k, v in os.environ.items() if k != "MYSQL_PWD"}
+        out_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with (
+                os.fdopen(out_fd, "wb") as out,
+                subprocess.Popen(
+                    argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+                ) as proc,
+            ):
+                assert proc.stdout is not None and proc.stderr is not None
+                while chunk := os.read(proc.stdout.fileno(), CHUNK):
+                    out.write(chunk)
+                    written += len(chunk)
+                    if progress is not None:
+                        progress(written)
+                    if time.monotonic() - started > timeout:
+                        proc.kill()
+                        raise DumpError(f"mysqldump of {database} passed its {timeout:g} s timeout")
+                err = proc.stderr.read().decode(errors="replace")
+                code = proc.wait()
+            if code != 0:
+                last = [line for line in err.splitlines() if line.strip()]
+                raise DumpError(
+                    redact(
+                        f"mysqldump of {database} failed ({code}): "
+                        f"{last[-1] if last else 'no output'}"
+                    )
+                )
+        except BaseException:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise
+    return DumpResult(database, path, path.stat().st_size, time.monotonic() - started)
