@@ -536,6 +536,8 @@ class MariaDB:
     process: subprocess.Popen[bytes] | None = None
     app_user: str = "zc_app"
     app_password: str = "zc-app-pw-5d1e"
+    #: Server id and a binary log: a replication source (or, with another id, a replica).
+    server_id: int | None = None
 
     @property
     def datadir(self) -> Path:
@@ -577,7 +579,6 @@ class MariaDB:
             f"--pid-file={self.root / 'mysqld.pid'}",
             f"--log-error={self.root / 'error.log'}",
             "--skip-name-resolve",
-            "--skip-log-bin",
             # 1000 client connections for the benchmark, and a little room for the console.
             "--max-connections=1100",
             "--performance-schema=ON",
@@ -588,6 +589,10 @@ class MariaDB:
             "--innodb-lock-wait-timeout=600",
             "--skip-innodb-doublewrite",
         ]
+        if self.server_id is None:
+            argv.append("--skip-log-bin")
+        else:
+            argv += [f"--server-id={self.server_id}", "--log-bin=mariadb-bin"]
         if self.run_as:
             argv.append(f"--user={self.run_as}")
         self.process = subprocess.Popen(
@@ -648,7 +653,7 @@ class MariaDB:
             return ""
 
 
-def start_mariadb() -> MariaDB:
+def start_mariadb(server_id: int | None = None) -> MariaDB:
     if not os.path.exists(MARIADBD) or shutil.which("mariadb-install-db") is None:
         unavailable("MariaDB server not found (Debian: apt-get install mariadb-server)")
     if shutil.which("mariadb") is None:
@@ -660,7 +665,7 @@ def start_mariadb() -> MariaDB:
         except KeyError:
             unavailable("running as root and there is no `mysql` user to run mariadbd as")
     root = _private_dir("zc-maria-", owner=run_as)
-    server = MariaDB(root=root, port=free_port(), run_as=run_as)
+    server = MariaDB(root=root, port=free_port(), run_as=run_as, server_id=server_id)
     try:
         server.install()
         server.start()
@@ -683,3 +688,19 @@ def start_mariadb() -> MariaDB:
 def destroy_mariadb(server: MariaDB) -> None:
     server.stop()
     shutil.rmtree(server.root, ignore_errors=True)
+
+
+def start_mariadb_replica(source: MariaDB) -> MariaDB:
+    """A second private MariaDB replicating from `source` (started with a server_id), retrying
+    a lost source every second."""
+    replica = start_mariadb(server_id=(source.server_id or 1) + 1)
+    try:
+        replica.sql(
+            f"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={source.port}, "
+            "MASTER_USER='root', MASTER_PASSWORD='', MASTER_CONNECT_RETRY=1, "
+            "MASTER_USE_GTID=no; START SLAVE"
+        )
+    except RuntimeError as exc:
+        destroy_mariadb(replica)
+        unavailable(f"MariaDB replica did not start: {exc}")
+    return replica

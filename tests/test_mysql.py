@@ -350,6 +350,22 @@ def test_query_text_is_redacted(mariadb_server: services.MariaDB) -> None:
     assert "s3cr3t-in-dsn" not in json.dumps(snap.to_json())
 
 
+def test_evidence_is_the_processlist_and_innodb_status_redacted(scenario: Scenario) -> None:
+    check = scenario.check()
+    try:
+        collect(check)
+        evidence = check.evidence()
+    finally:
+        check.close()
+    lines = evidence["processlist.tsv"].splitlines()
+    assert lines[0].startswith("id\tuser\thost\tdb\tcommand")
+    assert len(lines) == 1 + SCENARIO_CLIENTS  # every connection but the console's own
+    assert any("SELECT SLEEP(600)" in line for line in lines)
+    assert "LATEST DETECTED DEADLOCK" in evidence["innodb_status.txt"] or (
+        "TRANSACTIONS" in evidence["innodb_status.txt"]
+    )
+
+
 # -- config ----------------------------------------------------------------------------------------
 
 
@@ -595,3 +611,84 @@ def test_emergency_dump_writes_the_database_with_progress(
     assert data.dump is not None and not data.dump.running and data.dump.error is None
     assert data.dump.bytes_written == files[0].stat().st_size
     assert not list(Path("/tmp").glob("zconsole-dump-*/client.cnf"))  # option file removed
+
+
+# -- replication -----------------------------------------------------------------------------------
+
+
+async def test_replication_running_lag_and_last_error(tmp_path: Path) -> None:
+    source = services.start_mariadb(server_id=1)
+    replica: services.MariaDB | None = None
+    check: MySQLCheck | None = None
+    try:
+        replica = services.start_mariadb_replica(source)
+        create_database(source, "shop")
+        check = MySQLCheck(CONFIG, parse_dsn(replica.dsn))
+
+        def replicated() -> bool:
+            return (
+                replica is not None and replica.sql("SHOW DATABASES LIKE 'shop'").strip() == "shop"
+            )
+
+        services.wait_for(replicated, 30, "the replica applying the source's changes", 0.2)
+        running_snap, data = collect(check)
+        r = data.replication
+        assert r is not None and r.running, r
+        assert (r.io_running, r.sql_running) == ("Yes", "Yes")
+        assert r.source == f"127.0.0.1:{source.port}" and r.lag_s == 0 and r.last_error == ""
+        assert r.status is Status.OK and "replica running, 0 s behind" in running_snap.summary
+        # The source itself replicates from nothing.
+        source_check = MySQLCheck(CONFIG, parse_dsn(source.dsn))
+        try:
+            assert collect(source_check)[1].replication is None
+        finally:
+            source_check.close()
+        source.stop()
+
+        def broken() -> bool:
+            assert check is not None
+            found = check.collect().data
+            return (
+                found is not None
+                and found.replication is not None
+                and bool(found.replication.last_error)
+            )
+
+        services.wait_for(broken, 30, "the replica noticing its source is gone", 0.5)
+        snap, data = collect(check)
+        r = data.replication
+        assert r is not None and not r.running and r.io_running != "Yes"
+        assert f"127.0.0.1:{source.port}" in r.last_error or "connect" in r.last_error.lower()
+        assert r.status is Status.CRIT and snap.status is Status.CRIT
+        assert "replica STOPPED" in snap.summary
+        await _replication_on_screen(tmp_path, check, running_snap, snap, source.port)
+    finally:
+        if check is not None:
+            check.close()
+        if replica is not None:
+            services.destroy_mariadb(replica)
+        services.destroy_mariadb(source)
+
+
+async def _replication_on_screen(
+    tmp_path: Path, check: MySQLCheck, running: Snapshot[Any], stopped: Snapshot[Any], port: int
+) -> None:
+    from textual.widgets import Static
+
+    from zconsole.app import ZConsoleApp
+    from zconsole.checks.base import CheckResult
+    from zconsole.config import Config, GeneralConfig
+    from zconsole.widgets.mysql import MySQLPane
+
+    config = Config(general=GeneralConfig(store=str(tmp_path / "incidents.db")))
+    app = ZConsoleApp(config, [check], poll=False, hostname="test")
+    async with app.run_test(size=(200, 60)) as pilot:
+        pane = app.query_one(MySQLPane)
+        lines = []
+        for snap in (running, stopped):
+            app.show_result(CheckResult(latest=snap, last_good=snap, last_good_at=0.0))
+            await pilot.pause()
+            content = pane.query_one("#my-replication", Static).content
+            lines.append(getattr(content, "plain", str(content)))
+    assert f"source 127.0.0.1:{port} · IO Yes SQL Yes · lag 0 s" in lines[0]
+    assert "SQL Yes" in lines[1] and "IO Yes" not in lines[1] and "last error: " in lines[1]
