@@ -397,6 +397,34 @@ def test_dsn_sources_and_their_precedence(tmp_path: Path, workdir: Path) -> None
         parse_dsn("postgresql://x@y/z")
 
 
+def test_effective_config_shows_mysql_without_its_password(workdir: Path) -> None:
+    from zconsole.config import effective_toml
+
+    text = effective_toml(load_config(cwd=workdir, env={"MYSQL_URL": "mysql://u:pw-eff-31@h/db"}))
+    assert "[mysql]" in text and "long_query_s = 1.0" in text
+    assert "pw-eff-31" not in text and f"mysql://u:{MASK}@h/db" in text
+
+
+def test_a_failed_dump_says_how_far_it_got_and_leaves_no_file(
+    mariadb_server: services.MariaDB, tmp_path: Path
+) -> None:
+    create_database(mariadb_server, "gone")
+    check = MySQLCheck(
+        MySQLConfig(dump_dir=str(tmp_path / "dumps")), parse_dsn(mariadb_server.url(db="gone"))
+    )
+    try:
+        collect(check)
+        action = mitigations.build("mysql", "dump", check, None)
+        mariadb_server.sql("DROP DATABASE gone")  # gone before the responder confirmed
+        with pytest.raises(ActionError, match=r"mysqldump of gone failed .*after \d+ bytes in"):
+            action.execute()
+    finally:
+        check.close()
+    assert not list((tmp_path / "dumps").glob("*.sql"))
+    status = check.dump_progress.latest
+    assert status is not None and not status.running and status.error
+
+
 def test_my_cnf_connects_and_its_password_is_a_secret(
     mariadb_server: services.MariaDB, workdir: Path
 ) -> None:

@@ -269,10 +269,13 @@ def emergency_dump(check: Check[Any], record: object) -> Action:
                 my.endpoint, database, path, binary=binary, progress=advance
             )
         except mysql_dump.DumpError as exc:
-            progress.set(
-                replace(status, running=False, error=str(exc), elapsed_s=time.monotonic() - started)
-            )
-            raise ActionError(str(exc)) from None
+            last = progress.latest or status
+            elapsed = time.monotonic() - started
+            progress.set(replace(last, running=False, error=str(exc), elapsed_s=elapsed))
+            # The timeline records how far it got: a partial dump is removed, not kept.
+            raise ActionError(
+                f"{exc} (after {last.bytes_written} bytes in {elapsed:.1f} s; partial file removed)"
+            ) from None
         progress.set(
             replace(
                 status, bytes_written=result.size_bytes, running=False, elapsed_s=result.seconds
