@@ -349,8 +349,9 @@ class MySQLCheck(Check[MySQLData]):
                 database=e.database,
                 unix_socket=e.unix_socket,
                 connect_timeout=self.connect_timeout,
-                read_timeout=self.connect_timeout + 2,
-                write_timeout=self.connect_timeout + 2,
+                # A hung server must not hold the poll thread past the scheduler's timeout.
+                read_timeout=self.connect_timeout,
+                write_timeout=self.connect_timeout,
                 autocommit=True,
                 charset="utf8mb4",
                 program_name=PROGRAM_NAME,

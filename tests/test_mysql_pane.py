@@ -291,3 +291,28 @@ async def test_unconfigured_mysql_keeps_the_five_pane_grid(tmp_path: Path) -> No
         assert not app.query(MySQLPane)
         assert "mysql" not in app.query_one(TabBar).titles
         assert app.query_one(TabBar).active == "host"  # 6 said "not configured" instead
+
+
+def test_a_hung_server_is_an_error_within_the_timeout_and_recovers(
+    private_mariadb: services.MariaDB,
+) -> None:
+    import os
+    import signal
+
+    server = private_mariadb
+    assert server.process is not None
+    check = MySQLCheck(CONFIG, parse_dsn(server.dsn), timeout=3.0)
+    try:
+        collect(check)
+        os.kill(server.process.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            snap = check.collect()
+            elapsed = time.monotonic() - started
+        finally:
+            os.kill(server.process.pid, signal.SIGCONT)
+        assert snap.error is not None and "no answer within 2 s" in snap.error, snap.error
+        assert elapsed < 3.0 + 1.0  # the socket timeout sits inside the poll's timeout
+        services.wait_for(lambda: check.collect().ok_data, 30, "the check back after SIGCONT", 0.5)
+    finally:
+        check.close()
