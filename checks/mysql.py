@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 import pymysql
 import pymysql.cursors
 
-from zconsole.checks import sql_files
+from zconsole.checks import blocking, sql_files
 from zconsole.checks.base import Check, Status, grade, worst
 from zconsole.checks.mysql_settings import Endpoint, MySQLSettings
 from zconsole.checks.progress import Progress
@@ -777,51 +777,34 @@ def latest_deadlock(innodb_status: str) -> Deadlock | None:
 def blocking_tree(
     sessions: Sequence[Session], waits: Iterable[Mapping[str, Any]]
 ) -> tuple[Blocked, ...]:
-    """Root blockers first (longest transaction first), each followed by the connections
-    waiting behind it, depth first. A connection blocked by several is shown under the first."""
+    """The InnoDB lock waits (waiting_id -> blocking_id rows) as a tree, root blockers first
+    (the longest open transaction first); see :func:`zconsole.checks.blocking.order`."""
     by_id = {s.id: s for s in sessions}
     blockers_of: dict[int, list[int]] = {}
     wait_info: dict[int, Mapping[str, Any]] = {}
-    for w in waits:
-        if w["waiting_id"] is None or w["blocking_id"] is None:
+    for row in waits:
+        if row["waiting_id"] is None or row["blocking_id"] is None:
             continue
-        waiter, blocker = int(w["waiting_id"]), int(w["blocking_id"])
-        if waiter == blocker:
-            continue
+        waiter, blocker = int(row["waiting_id"]), int(row["blocking_id"])
         listed = blockers_of.setdefault(waiter, [])
-        if blocker not in listed:
+        if blocker != waiter and blocker not in listed:
             listed.append(blocker)
-        wait_info.setdefault(waiter, w)
-    if not blockers_of:
-        return ()
-    waiters_of: dict[int, list[int]] = {}
-    for waiter, blockers in blockers_of.items():
-        for b in blockers:
-            waiters_of.setdefault(b, []).append(waiter)
-    roots = [b for b in waiters_of if b not in blockers_of]
-    if not roots:  # a cycle (a deadlock InnoDB is about to break): start anywhere
-        roots = [min(waiters_of)]
+        wait_info.setdefault(waiter, row)
 
     def held(thread_id: int) -> float:
         s = by_id.get(thread_id)
         return (s.trx_s or s.duration_s or 0.0) if s else 0.0
 
-    roots.sort(key=held, reverse=True)
-    out: list[Blocked] = []
-    seen: set[int] = set()
-
-    def visit(thread_id: int, depth: int, root: int) -> None:
-        if thread_id in seen:
-            return
-        seen.add(thread_id)
-        s = by_id.get(thread_id)
-        w = wait_info.get(thread_id)
+    out = []
+    for node in blocking.order(blockers_of, held):
+        s = by_id.get(node.id)
+        w = wait_info.get(node.id) if node.depth else None
         out.append(
             Blocked(
-                id=thread_id,
-                blocked_by=tuple(blockers_of.get(thread_id, ())),
-                depth=depth,
-                root=root,
+                id=node.id,
+                blocked_by=node.blocked_by,
+                depth=node.depth,
+                root=node.root,
                 user=s.user if s else None,
                 host=s.host if s else None,
                 db=s.db if s else None,
@@ -834,11 +817,6 @@ def blocking_tree(
                 query=s.query if s else "",
             )
         )
-        for waiter in sorted(waiters_of.get(thread_id, ()), key=held, reverse=True):
-            visit(waiter, depth + 1, root)
-
-    for root in roots:
-        visit(root, 0, root)
     return tuple(out)
 
 

@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
 from zconsole.checks.base import Status
+from zconsole.widgets.db_text import counts_line, name_cell, query_cell
 from zconsole.widgets.format import STATUS_STYLE, bar, human_bytes, human_duration
 from zconsole.widgets.messages import MitigationRequested
 from zconsole.widgets.pane import Pane
@@ -26,39 +27,14 @@ from zconsole.widgets.text import inert
 if TYPE_CHECKING:
     from zconsole.checks.mysql import Blocked, Health, MySQLData, Replica, Session
 
-#: Columns of the one-line query in tables (the full text shows below on selection).
-QUERY_COLUMN_LEN = 80
 FULL_QUERY_LEN = 4000
 DEADLOCK_LINES = 6
-
-
-def _name(value: str | None, width: int = 16) -> Text:
-    return inert(value or "–", single_line=True, max_len=width)
-
-
-def _query(query: str) -> Text:
-    return inert(" ".join(query.split()), single_line=True, max_len=QUERY_COLUMN_LEN, colour=False)
 
 
 def _state(s: Session | Blocked) -> Text:
     if s.command == "Sleep" and s.trx_s is not None:
         return Text("Sleep in trx", style="bold yellow")
     return inert(s.state or s.command, single_line=True, max_len=24)
-
-
-def _counts(label: str, counts: dict[str, int], limit: int = 4) -> Text:
-    line = Text(f"{label}: ", style="dim")
-    items = list(counts.items())
-    for index, (name, count) in enumerate(items[:limit]):
-        if index:
-            line.append(", ")
-        line.append_text(inert(name, single_line=True, max_len=24))
-        line.append(f" {count}")
-    if len(items) > limit:
-        line.append(f", +{len(items) - limit} more", style="dim")
-    if not items:
-        line.append("–")
-    return line
 
 
 class MySQLPane(Pane):
@@ -138,15 +114,15 @@ class MySQLPane(Pane):
             style="bold red" if c.aborted_connects_new else "",
         )
         text.append("\n")
-        text.append_text(_counts("command", c.by_command, 4))
+        text.append_text(counts_line("command", c.by_command, 4))
         text.append("  ")
-        text.append_text(_counts("state", c.by_state, 4))
+        text.append_text(counts_line("state", c.by_state, 4))
         text.append("\n")
-        text.append_text(_counts("user", c.by_user, 3))
+        text.append_text(counts_line("user", c.by_user, 3))
         text.append("  ")
-        text.append_text(_counts("host", c.by_host, 3))
+        text.append_text(counts_line("host", c.by_host, 3))
         text.append("  ")
-        text.append_text(_counts("db", c.by_db, 3))
+        text.append_text(counts_line("db", c.by_db, 3))
         return text
 
     def _health_text(self, h: Health, my: MySQLData) -> Text:
@@ -190,7 +166,7 @@ class MySQLPane(Pane):
             text.append("not a replica")
             return text
         text.append("source ")
-        text.append_text(_name(replica.source, 40))
+        text.append_text(name_cell(replica.source, 40))
         style = "green" if replica.running else "bold red"
         text.append(f" · IO {replica.io_running} SQL {replica.sql_running}", style=style)
         lag = f"{replica.lag_s:.0f} s" if replica.lag_s is not None else "–"
@@ -219,13 +195,13 @@ class MySQLPane(Pane):
         rows = [
             (
                 str(s.id),
-                _name(s.user),
-                _name(s.host, 22),
-                _name(s.db),
-                _name(s.command, 12),
+                name_cell(s.user),
+                name_cell(s.host, 22),
+                name_cell(s.db),
+                name_cell(s.command, 12),
                 human_duration(s.duration_s),
                 _state(s),
-                _query(s.query),
+                query_cell(s.query),
             )
             for s in self._activity
         ]
@@ -252,11 +228,11 @@ class MySQLPane(Pane):
             rows.append(
                 (
                     label,
-                    _name(b.user),
+                    name_cell(b.user),
                     _state(b),
                     human_duration(b.trx_s),
                     inert(waits, single_line=True, max_len=30),
-                    _query(b.query),
+                    query_cell(b.query),
                 )
             )
         fill_table(self.query_one("#my-blocking", DataTable), rows)
