@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     from tests import services
     from tests.test_mysql_workload import Workload, create_database
     from zconsole.checks.mysql import MySQLCheck, MySQLData
-    from zconsole.checks.mysql_settings import MySQLConfig, parse_dsn
+    from zconsole.checks.mysql_settings import MySQLSettings, parse_dsn
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=15, help="refreshes measured (median)")
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{args.connections} connections ready in {time.monotonic() - started:.1f} s: {shape}"
         )
-        check = MySQLCheck(MySQLConfig(), parse_dsn(server.url(db="bench")), timeout=10)
+        check = MySQLCheck(MySQLSettings(), parse_dsn(server.url(db="bench")), timeout=10)
         for _ in range(3):  # warm up: connect, first deadlock read
             check.collect()
         collect_ms: list[float] = []

@@ -18,7 +18,6 @@ from textual.widgets import Static
 
 from tests import services
 from tests.pilot import wait_until
-from zconsole import registry
 from zconsole.app import ZConsoleApp
 from zconsole.checks.base import Check, CheckResult, Status
 from zconsole.checks.host import HostCheck

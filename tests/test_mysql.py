@@ -410,7 +410,7 @@ def test_a_failed_dump_says_how_far_it_got_and_leaves_no_file(
 ) -> None:
     create_database(mariadb_server, "gone")
     check = MySQLCheck(
-        MySQLConfig(dump_dir=str(tmp_path / "dumps")), parse_dsn(mariadb_server.url(db="gone"))
+        MySQLSettings(dump_dir=str(tmp_path / "dumps")), parse_dsn(mariadb_server.url(db="gone"))
     )
     try:
         collect(check)

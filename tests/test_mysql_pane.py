@@ -20,7 +20,7 @@ from tests.test_mysql_workload import Workload, create_database
 from zconsole.app import ZConsoleApp
 from zconsole.checks.base import CheckResult, Snapshot
 from zconsole.checks.mysql import MySQLCheck
-from zconsole.checks.mysql_settings import MySQLConfig, parse_dsn
+from zconsole.checks.mysql_settings import MySQLSettings, parse_dsn
 from zconsole.config import Config, GeneralConfig
 from zconsole.widgets.confirm import ConfirmScreen, TypeTargetScreen
 from zconsole.widgets.header import TabBar
@@ -62,7 +62,7 @@ async def test_pane_shows_connections_long_queries_and_holder_as_root(
         async with app.run_test(size=(200, 60)) as pilot:
             app.show_result(result_of(snap))
             await pilot.pause()
-            assert "MySQL" in app.query_one(TabBar).titles.values()
+            assert app.query_one(TabBar).tabs["mysql"] == ("6", "MySQL")
             pane = app.query_one(MySQLPane)
             assert pane.region.area > 0  # in the war-room grid
             conns = text_of(pane, "#my-connections")
@@ -183,7 +183,7 @@ async def test_server_stopped_mid_run_shows_the_error_and_recovers(
 ) -> None:
     server = private_mariadb
     check = MySQLCheck(
-        MySQLConfig(long_query_s=LONG_S), parse_dsn(server.dsn), interval=0.3, timeout=3.0
+        MySQLSettings(long_query_s=LONG_S), parse_dsn(server.dsn), interval=0.3, timeout=3.0
     )
     app = make_app(tmp_path, check, poll=True)
     try:
@@ -220,7 +220,7 @@ async def test_emergency_dump_through_pilot_lands_in_the_timeline(
 ) -> None:
     create_database(mariadb_server, "dumpui")
     check = MySQLCheck(
-        MySQLConfig(dump_dir=str(tmp_path / "dumps")),
+        MySQLSettings(dump_dir=str(tmp_path / "dumps")),
         parse_dsn(mariadb_server.url(db="dumpui")),
     )
     try:
@@ -281,7 +281,7 @@ async def test_pane_keys_are_in_the_palette_and_six_switches_to_it(
 
 
 async def test_unconfigured_mysql_keeps_the_five_pane_grid(tmp_path: Path) -> None:
-    from zconsole.sources import build_checks
+    from zconsole.registry import build_checks
 
     config = Config(general=GeneralConfig(store=str(tmp_path / "incidents.db")))
     app = ZConsoleApp(config, build_checks(config), poll=False)
@@ -289,7 +289,7 @@ async def test_unconfigured_mysql_keeps_the_five_pane_grid(tmp_path: Path) -> No
         await pilot.press("6")
         await pilot.pause()
         assert not app.query(MySQLPane)
-        assert "mysql" not in app.query_one(TabBar).titles
+        assert "mysql" not in app.query_one(TabBar).tabs
         assert app.query_one(TabBar).active == "host"  # 6 said "not configured" instead
 
 
