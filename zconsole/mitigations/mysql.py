@@ -240,7 +240,7 @@ def kill_root_blocker(check: Check[Any], record: object) -> Action:
 @mitigation(SOURCE, "dump")
 def emergency_dump(check: Check[Any], record: object) -> Action:
     """mysqldump --single-transaction of a database (the selected row's, else the DSN's)."""
-    from zconsole import mysql_dump
+    from zconsole.mitigations import mysql_dump
 
     my = _check(check)
     database = my.endpoint.database
