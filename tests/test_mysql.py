@@ -228,7 +228,9 @@ def test_every_sql_file_this_server_can_run_runs(mariadb_server: services.MariaD
             assert cur.description is not None or name.endswith("replica_status.sql"), name
 
 
-def test_latest_deadlock_and_the_counter(mariadb_server: services.MariaDB) -> None:
+async def test_latest_deadlock_and_the_counter(
+    mariadb_server: services.MariaDB, tmp_path: Path
+) -> None:
     create_database(mariadb_server, "deadlock")
     check = MySQLCheck(CONFIG, parse_dsn(mariadb_server.url(db="deadlock")))
     a = connect(mariadb_server, "deadlock")
@@ -267,7 +269,7 @@ def test_latest_deadlock_and_the_counter(mariadb_server: services.MariaDB) -> No
             errors.append(str(exc))
         thread.join(20)
         assert any("Deadlock" in e for e in errors), errors
-        _, after = collect(check)
+        snap, after = collect(check)
     finally:
         for conn in (a, b):
             conn.close()
@@ -278,6 +280,10 @@ def test_latest_deadlock_and_the_counter(mariadb_server: services.MariaDB) -> No
     assert "UPDATE t SET v = 1 WHERE id = 2" in deadlock.text
     assert "UPDATE t SET v = 2 WHERE id = 1" in deadlock.text
     assert deadlock.at[:2] == "20"  # a timestamp
+    # On screen: when, which transaction InnoDB rolled back, and the statements involved.
+    shown = await _static_after(tmp_path, check, [snap], "#my-deadlock")
+    assert f"latest deadlock {deadlock.at} · rolled back transaction {deadlock.victim}" in shown[0]
+    assert "UPDATE t SET v = " in shown[0]
 
 
 def test_latest_deadlock_is_none_without_the_section() -> None:
@@ -698,9 +704,10 @@ async def test_replication_running_lag_and_last_error(tmp_path: Path) -> None:
         services.destroy_mariadb(source)
 
 
-async def _replication_on_screen(
-    tmp_path: Path, check: MySQLCheck, running: Snapshot[Any], stopped: Snapshot[Any], port: int
-) -> None:
+async def _static_after(
+    tmp_path: Path, check: MySQLCheck, snapshots: list[Snapshot[Any]], selector: str
+) -> list[str]:
+    """What the MySQL pane's `selector` shows after each snapshot, in a headless app."""
     from textual.widgets import Static
 
     from zconsole.app import ZConsoleApp
@@ -710,13 +717,20 @@ async def _replication_on_screen(
 
     config = Config(general=GeneralConfig(store=str(tmp_path / "incidents.db")))
     app = ZConsoleApp(config, [check], poll=False, hostname="test")
+    lines = []
     async with app.run_test(size=(200, 60)) as pilot:
         pane = app.query_one(MySQLPane)
-        lines = []
-        for snap in (running, stopped):
+        for snap in snapshots:
             app.show_result(CheckResult(latest=snap, last_good=snap, last_good_at=0.0))
             await pilot.pause()
-            content = pane.query_one("#my-replication", Static).content
+            content = pane.query_one(selector, Static).content
             lines.append(getattr(content, "plain", str(content)))
+    return lines
+
+
+async def _replication_on_screen(
+    tmp_path: Path, check: MySQLCheck, running: Snapshot[Any], stopped: Snapshot[Any], port: int
+) -> None:
+    lines = await _static_after(tmp_path, check, [running, stopped], "#my-replication")
     assert f"source 127.0.0.1:{port} · IO Yes SQL Yes · lag 0 s" in lines[0]
     assert "SQL Yes" in lines[1] and "IO Yes" not in lines[1] and "last error: " in lines[1]
