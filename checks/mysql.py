@@ -29,7 +29,7 @@ import pymysql.cursors
 from zconsole.checks import blocking, sql_files
 from zconsole.checks.base import Check, Status, grade, worst
 from zconsole.checks.mysql_settings import Endpoint, MySQLSettings
-from zconsole.checks.progress import Progress
+from zconsole.checks.progress import DumpProgress, DumpStatus
 from zconsole.checks.secrets import redact
 
 #: The console's name on the server (connection attribute program_name), for its own connection.
@@ -241,18 +241,6 @@ class Health:
 
 
 @dataclass(frozen=True, slots=True)
-class DumpStatus:
-    """The emergency mysqldump in progress (or the last one), as the pane shows it."""
-
-    database: str
-    path: str
-    bytes_written: int
-    running: bool
-    elapsed_s: float = 0.0
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class MySQLData:
     connections: Connections
     long_queries: tuple[Session, ...]
@@ -286,15 +274,14 @@ class MySQLCheck(Check[MySQLData]):
         *,
         interval: float = 2.0,
         timeout: float = 5.0,
-        dump_progress: Progress[DumpStatus] | None = None,
     ) -> None:
         super().__init__(interval=interval, timeout=timeout)
         self.config = config
         self.endpoint = endpoint
         #: Socket timeouts inside the scheduler's timeout (whole seconds, at least 2).
         self.connect_timeout = max(2, min(10, int(timeout * 0.8)))
-        #: Written by the dump action's thread; read into each poll's data.
-        self.dump_progress: Progress[DumpStatus] = dump_progress or Progress()
+        #: The emergency dump's progress (the dump action reports into it).
+        self.dump_progress = DumpProgress()
         self._lock = threading.RLock()
         self._conn: pymysql.connections.Connection[Any] | None = None
         self._failures = 0
@@ -479,7 +466,7 @@ class MySQLCheck(Check[MySQLData]):
             privileges=self._privileges,
             limitations=tuple(limitations),
             long_query_s=long_s,
-            dump=self.dump_progress.latest,
+            dump=self.dump_progress.status,
         )
 
     def _connections(

@@ -19,7 +19,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, LiteralString, NoReturn
 
@@ -33,6 +33,7 @@ from zconsole.checks.pg_processes import (
     is_out_of_connections,
 )
 from zconsole.checks.postgres_settings import PostgresSettings
+from zconsole.checks.progress import DumpProgress, DumpStatus
 from zconsole.checks.secrets import redact
 from zconsole.checks.sql_files import get, sql_file
 
@@ -216,47 +217,6 @@ class StandbyStatus:
     lag_bytes: float | None
     receiver_status: str | None
     sender_host: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class DumpStatus:
-    """The emergency pg_dump in progress (or the last one), as the pane shows it."""
-
-    database: str
-    path: str
-    bytes_written: int
-    running: bool
-    elapsed_s: float = 0.0
-    error: str | None = None
-
-
-class DumpProgress:
-    """Where the emergency pg_dump (an action, in its own thread) reports how far it is, and
-    every poll reads it into the pane's data. Each report swaps in one frozen
-    :class:`DumpStatus` whole, so a reader never sees half of one."""
-
-    def __init__(self) -> None:
-        self._started = 0.0
-        self.status: DumpStatus | None = None
-
-    def start(self, database: str, path: str) -> None:
-        self._started = time.monotonic()
-        self.status = DumpStatus(database=database, path=path, bytes_written=0, running=True)
-
-    def advance(self, written: int) -> None:
-        if self.status is not None:
-            elapsed = time.monotonic() - self._started
-            self.status = replace(self.status, bytes_written=written, elapsed_s=elapsed)
-
-    def finish(self, size_bytes: int, seconds: float) -> None:
-        if self.status is not None:
-            self.status = replace(
-                self.status, bytes_written=size_bytes, running=False, elapsed_s=seconds
-            )
-
-    def fail(self, error: str) -> None:
-        if self.status is not None:
-            self.status = replace(self.status, running=False, error=error)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,30 +1,52 @@
-"""The progress of one long action (an emergency dump), handed from its thread to the poll.
+"""The progress of an emergency dump, handed from the action's thread to its source's poll.
 
-The action's worker thread writes; the check's poll reads the latest state into its snapshot,
-so the pane shows it with the next refresh. One frozen record swapped under a lock: the writer
-never touches the collector's own state, and a reader never sees half an update.
+The dump action writes (start, advance, finish, fail); the check's poll reads the latest status
+into its snapshot, so the pane shows it with the next refresh. The collector's own state is
+never written from the action's thread. PostgreSQL's pg_dump and MySQL's mysqldump share it.
 """
 
 from __future__ import annotations
 
-import threading
-from typing import Generic, TypeVar
-
-T = TypeVar("T")
+import time
+from dataclasses import dataclass, replace
 
 
-class Progress(Generic[T]):
-    """The latest state of a long action, or None before the first one started."""
+@dataclass(frozen=True, slots=True)
+class DumpStatus:
+    """An emergency dump in progress (or the last one), as the pane shows it."""
+
+    database: str
+    path: str
+    bytes_written: int
+    running: bool
+    elapsed_s: float = 0.0
+    error: str | None = None
+
+
+class DumpProgress:
+    """Where an emergency dump (an action, in its own thread) reports how far it is, and every
+    poll of its source reads it into the pane's data. Each report swaps in one frozen
+    :class:`DumpStatus` whole, so a reader never sees half of one."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._latest: T | None = None
+        self._started = 0.0
+        self.status: DumpStatus | None = None
 
-    def set(self, state: T) -> None:
-        with self._lock:
-            self._latest = state
+    def start(self, database: str, path: str) -> None:
+        self._started = time.monotonic()
+        self.status = DumpStatus(database=database, path=path, bytes_written=0, running=True)
 
-    @property
-    def latest(self) -> T | None:
-        with self._lock:
-            return self._latest
+    def advance(self, written: int) -> None:
+        if self.status is not None:
+            elapsed = time.monotonic() - self._started
+            self.status = replace(self.status, bytes_written=written, elapsed_s=elapsed)
+
+    def finish(self, size_bytes: int, seconds: float) -> None:
+        if self.status is not None:
+            self.status = replace(
+                self.status, bytes_written=size_bytes, running=False, elapsed_s=seconds
+            )
+
+    def fail(self, error: str) -> None:
+        if self.status is not None:
+            self.status = replace(self.status, running=False, error=error)

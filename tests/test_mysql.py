@@ -427,7 +427,7 @@ def test_a_failed_dump_says_how_far_it_got_and_leaves_no_file(
     finally:
         check.close()
     assert not list((tmp_path / "dumps").glob("*.sql"))
-    status = check.dump_progress.latest
+    status = check.dump_progress.status
     assert status is not None and not status.running and status.error
 
 
@@ -622,13 +622,14 @@ def test_emergency_dump_writes_the_database_with_progress(
         assert mariadb_server.app_password not in action.preview
         seen: list[int] = []
         progress = check.dump_progress
-        original = progress.set
+        original = progress.advance
 
-        def spy(state: Any) -> None:
-            seen.append(state.bytes_written)
-            original(state)
+        def spy(written: int) -> None:
+            original(written)
+            assert progress.status is not None and progress.status.running
+            seen.append(progress.status.bytes_written)
 
-        progress.set = spy  # type: ignore[method-assign]
+        progress.advance = spy  # type: ignore[method-assign]
         result = action.execute()
         _, data = collect(check)
     finally:

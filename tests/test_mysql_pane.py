@@ -107,6 +107,7 @@ async def test_kill_root_blocker_through_pilot_frees_the_waiter(
             incidents = app.incidents
             assert incidents is not None, app.store_problem
             incident = incidents.declare(title="Checkout hangs", severity="P1")
+            assert incident is not None
             app.show_result(result_of(snap))
             await pilot.press("6")
             pane = app.query_one(MySQLPane)
@@ -192,7 +193,7 @@ async def test_server_stopped_mid_run_shows_the_error_and_recovers(
             pane = app.query_one(MySQLPane)
 
             def latest() -> Snapshot[Any] | None:
-                result = app.scheduler.result("mysql")
+                result = app.latest_result("mysql")
                 return result.latest if result is not None else None
 
             await wait_until(pilot, lambda: (s := latest()) is not None and s.ok_data)
@@ -230,6 +231,7 @@ async def test_emergency_dump_through_pilot_lands_in_the_timeline(
             incidents = app.incidents
             assert incidents is not None, app.store_problem
             incident = incidents.declare(title="DB at risk", severity="P1")
+            assert incident is not None
             app.show_result(result_of(snap))
             await pilot.press("6")
             await pilot.pause()

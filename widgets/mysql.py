@@ -16,11 +16,12 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
 from zconsole.checks.base import Status
+from zconsole.checks.units import human_bytes
 from zconsole.widgets.db_text import counts_line, name_cell, query_cell
-from zconsole.widgets.format import STATUS_STYLE, bar, human_bytes, human_duration
+from zconsole.widgets.format import STATUS_STYLE, bar, human_duration
 from zconsole.widgets.messages import MitigationRequested
 from zconsole.widgets.pane import Pane
-from zconsole.widgets.quiet import fill_table, show
+from zconsole.widgets.quiet import show
 from zconsole.widgets.table import Table
 from zconsole.widgets.text import inert
 
@@ -206,11 +207,7 @@ class MySQLPane(Pane):
             for s in self._activity
         ]
         # Keyed by id: when the order changes the cursor stays on the connection it was on.
-        fill_table(
-            self.query_one("#my-activity", DataTable),
-            rows,
-            keys=[str(s.id) for s in self._activity],
-        )
+        self.query_one("#my-activity", Table).fill(rows, keys=[str(s.id) for s in self._activity])
         self._show_query()
 
     def _fill_blocking(self, my: MySQLData) -> None:
@@ -235,7 +232,7 @@ class MySQLPane(Pane):
                     query_cell(b.query),
                 )
             )
-        fill_table(self.query_one("#my-blocking", DataTable), rows)
+        self.query_one("#my-blocking", Table).fill(rows)
 
     # -- selection -----------------------------------------------------------------------------
 

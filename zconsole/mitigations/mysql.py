@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from zconsole.actions import Action, ActionError, Risk
 from zconsole.checks.base import Check
-from zconsole.checks.mysql import Blocked, DumpStatus, MySQLCheck, MySQLError, Session
+from zconsole.checks.mysql import Blocked, MySQLCheck, MySQLError, Session
 from zconsole.checks.secrets import redact
 from zconsole.mitigations import mitigation
 
@@ -106,14 +105,12 @@ def kill_query(check: Check[Any], record: object) -> Action:
     my = _check(check)
     s = _session_of(record)
     return Action(
-        name="mysql.kill_query",
         title=f"KILL QUERY {s.id}",
         target=str(s.id),
         risk=Risk.DISRUPTIVE,
         preview=_preview("KILL QUERY", [s], "the same connection"),
         execute=lambda: _execute(my, query_only=True, condition=ANY_STATE, targets=[s]),
         timeout=my.timeout + 5,
-        source=SOURCE,
     )
 
 
@@ -123,14 +120,12 @@ def kill_connection(check: Check[Any], record: object) -> Action:
     my = _check(check)
     s = _session_of(record)
     return Action(
-        name="mysql.kill_connection",
         title=f"KILL connection {s.id}",
         target=str(s.id),
         risk=Risk.DESTRUCTIVE,
         preview=_preview("KILL", [s], "the same connection"),
         execute=lambda: _execute(my, query_only=False, condition=ANY_STATE, targets=[s]),
         timeout=my.timeout + 5,
-        source=SOURCE,
     )
 
 
@@ -146,7 +141,6 @@ def _bulk(
     if not targets:
         raise ValueError(f"no connection matches: {title.lower()}")
     return Action(
-        name=f"mysql.{name}",
         title=f"{title}: {len(targets)} connections",
         target=f"{len(targets)} connections",
         risk=Risk.DESTRUCTIVE,
@@ -155,7 +149,6 @@ def _bulk(
             my, query_only=False, condition=condition, targets=targets, params=[int(secs)]
         ),
         timeout=my.timeout + 10,
-        source=SOURCE,
     )
 
 
@@ -224,7 +217,6 @@ def kill_root_blocker(check: Check[Any], record: object) -> Action:
         "re-checked at execute time: still connected and still holding a lock someone waits for",
     ]
     return Action(
-        name="mysql.kill_root_blocker",
         title=f"Kill root blocker {root.id}",
         target=str(root.id),
         risk=Risk.DESTRUCTIVE,
@@ -233,7 +225,6 @@ def kill_root_blocker(check: Check[Any], record: object) -> Action:
             my, query_only=False, condition=ANY_STATE, targets=[root], still_blocking=True
         ),
         timeout=my.timeout + 5,
-        source=SOURCE,
     )
 
 
@@ -256,31 +247,20 @@ def emergency_dump(check: Check[Any], record: object) -> Action:
 
     def execute() -> str:
         started = time.monotonic()
-        status = DumpStatus(database=database, path=str(path), bytes_written=0, running=True)
-        progress.set(status)
-
-        def advance(written: int) -> None:
-            progress.set(
-                replace(status, bytes_written=written, elapsed_s=time.monotonic() - started)
-            )
-
+        progress.start(database, str(path))
         try:
             result = mysql_dump.run_dump(
-                my.endpoint, database, path, binary=binary, progress=advance
+                my.endpoint, database, path, binary=binary, progress=progress.advance
             )
         except mysql_dump.DumpError as exc:
-            last = progress.latest or status
-            elapsed = time.monotonic() - started
-            progress.set(replace(last, running=False, error=str(exc), elapsed_s=elapsed))
+            written = progress.status.bytes_written if progress.status is not None else 0
+            progress.fail(str(exc))
             # The timeline records how far it got: a partial dump is removed, not kept.
             raise ActionError(
-                f"{exc} (after {last.bytes_written} bytes in {elapsed:.1f} s; partial file removed)"
+                f"{exc} (after {written} bytes in {time.monotonic() - started:.1f} s; "
+                "partial file removed)"
             ) from None
-        progress.set(
-            replace(
-                status, bytes_written=result.size_bytes, running=False, elapsed_s=result.seconds
-            )
-        )
+        progress.finish(result.size_bytes, result.seconds)
         rate = result.size_bytes / result.seconds / 1e6 if result.seconds > 0 else 0.0
         return (
             f"mysqldump {database} → {result.path} ({result.size_bytes} bytes in "
@@ -289,7 +269,6 @@ def emergency_dump(check: Check[Any], record: object) -> Action:
 
     argv = mysql_dump.argv_for(binary, "<private option file>", database)
     return Action(
-        name="mysql.dump",
         title=f"Emergency mysqldump of {database}",
         target=database,
         risk=Risk.DISRUPTIVE,
@@ -301,5 +280,4 @@ def emergency_dump(check: Check[Any], record: object) -> Action:
         ),
         execute=execute,
         timeout=3600.0,
-        source=SOURCE,
     )
