@@ -269,14 +269,14 @@ class MySQLCheck(Check[MySQLData]):
 
     def __init__(
         self,
-        config: MySQLSettings,
+        settings: MySQLSettings,
         endpoint: Endpoint,
         *,
         interval: float = 2.0,
         timeout: float = 5.0,
     ) -> None:
         super().__init__(interval=interval, timeout=timeout)
-        self.config = config
+        self.settings = settings
         self.endpoint = endpoint
         #: Socket timeouts inside the scheduler's timeout (whole seconds, at least 2).
         self.connect_timeout = max(2, min(10, int(timeout * 0.8)))
@@ -362,7 +362,7 @@ class MySQLCheck(Check[MySQLData]):
             version = str(row.get("v") or "")
             self._family = family_of(version, str(row.get("c") or ""))
             self._version_num = version_number(version)
-            limit_ms = int(self.config.statement_timeout_ms)
+            limit_ms = int(self.settings.statement_timeout_ms)
             if self._family == "mariadb":
                 cur.execute("SET SESSION max_statement_time = %s", (limit_ms / 1000,))
             elif self._version_num >= 50708:
@@ -448,7 +448,7 @@ class MySQLCheck(Check[MySQLData]):
         previous = self._previous
         self._previous = (now, status)
         health = self._health(conn, server, status, previous, now, limitations)
-        long_s = self.config.long_query_s
+        long_s = self.settings.long_query_s
         long_queries = tuple(
             sorted(
                 (s for s in sessions if s.running and (s.duration_s or 0.0) >= long_s),
@@ -501,7 +501,7 @@ class MySQLCheck(Check[MySQLData]):
             aborted_connects=aborted,
             aborted_connects_new=aborted_new,
             status=grade(
-                percent, self.config.connections_warn_pct, self.config.connections_crit_pct
+                percent, self.settings.connections_warn_pct, self.settings.connections_crit_pct
             ),
         )
 
@@ -517,7 +517,7 @@ class MySQLCheck(Check[MySQLData]):
             return None
         if not rows:
             return None
-        return replica_of(rows[0], self.config)
+        return replica_of(rows[0], self.settings)
 
     def _health(
         self,
@@ -594,7 +594,7 @@ class MySQLCheck(Check[MySQLData]):
         waiting = [b for b in data.blocking if b.depth > 0]
         statuses = [c.status, Status.WARN if data.long_queries or waiting else Status.OK]
         h = data.health
-        if (h.slow_queries_per_min or 0.0) >= self.config.slow_queries_warn_per_min:
+        if (h.slow_queries_per_min or 0.0) >= self.settings.slow_queries_warn_per_min:
             statuses.append(Status.WARN)
         if data.replication is not None:
             statuses.append(data.replication.status)
@@ -821,7 +821,7 @@ def explain(exc: BaseException, where: str, check: MySQLCheck | None = None) -> 
         user = re.search(r"for user '([^']*)'", message)
         line = f"{where}: access denied for user {user.group(1) if user else '?'}"
     elif code in (1969, 3024):
-        ms = check.config.statement_timeout_ms if check is not None else "?"
+        ms = check.settings.statement_timeout_ms if check is not None else "?"
         line = f"{where}: a console query took longer than its {ms} ms limit"
     elif code in _CONNECTION_LOST or isinstance(exc, pymysql.InterfaceError):
         line = f"{where}: the server closed the connection (stopped or restarted?) — {message}"

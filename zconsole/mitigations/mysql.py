@@ -156,7 +156,7 @@ def _bulk(
 def kill_long(check: Check[Any], record: object) -> Action:
     """KILL every connection running one statement longer than N minutes (record: N, or config)."""
     my = _check(check)
-    minutes = _minutes(record, my.config.kill_long_after_min)
+    minutes = _minutes(record, my.settings.kill_long_after_min)
     secs = minutes * 60
     targets = sorted(
         (s for s in my.sessions if s.running and (s.duration_s or 0.0) >= secs),
@@ -178,7 +178,7 @@ def kill_sleeping_in_transaction(check: Check[Any], record: object) -> Action:
     """KILL connections sleeping with a transaction open longer than N minutes: they hold row
     locks nobody is using (record: N, or config)."""
     my = _check(check)
-    minutes = _minutes(record, my.config.kill_idle_tx_after_min)
+    minutes = _minutes(record, my.settings.kill_idle_tx_after_min)
     secs = minutes * 60
     targets = sorted(
         (s for s in my.sessions if s.sleeping_in_transaction and (s.trx_s or 0.0) >= secs),
@@ -231,7 +231,7 @@ def kill_root_blocker(check: Check[Any], record: object) -> Action:
 @mitigation(SOURCE, "dump")
 def emergency_dump(check: Check[Any], record: object) -> Action:
     """mysqldump --single-transaction of a database (the selected row's, else the DSN's)."""
-    from zconsole.mitigations import mysql_dump
+    from zconsole.mitigations import dump_file, mysql_dump
 
     my = _check(check)
     database = my.endpoint.database
@@ -241,7 +241,7 @@ def emergency_dump(check: Check[Any], record: object) -> Action:
         database = record.db
     if not database:
         raise ValueError("which database? select a connection that uses one, or name it in the DSN")
-    path = mysql_dump.dump_path(my.config.dump_dir, database)
+    path = dump_file.dump_path(my.settings.dump_dir, database)
     binary = mysql_dump.find_mysqldump(my.family)
     progress = my.dump_progress
 
@@ -252,7 +252,7 @@ def emergency_dump(check: Check[Any], record: object) -> Action:
             result = mysql_dump.run_dump(
                 my.endpoint, database, path, binary=binary, progress=progress.advance
             )
-        except mysql_dump.DumpError as exc:
+        except dump_file.DumpError as exc:
             written = progress.status.bytes_written if progress.status is not None else 0
             progress.fail(str(exc))
             # The timeline records how far it got: a partial dump is removed, not kept.

@@ -6,27 +6,20 @@ our own (mode 0600, removed afterwards) named by ``--defaults-file`` — never o
 where every user of the machine would see it in ``ps`` — and that flag also keeps the user's
 and the system's option files out of it. ``--single-transaction`` dumps InnoDB tables from one
 consistent snapshot without locking them: the application keeps writing during the incident.
-The output is written by us so the bytes written can be reported while it runs, to a file
-readable by its owner only; a failed dump leaves no partial file behind.
+The file itself is written as pg_dump's is (``dump_file.py``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import subprocess
 import tempfile
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from zconsole.checks.mysql_settings import Endpoint
-from zconsole.checks.secrets import redact
+from zconsole.mitigations.dump_file import DumpError, DumpResult, stream_to_file
 
-CHUNK = 256 * 1024
 #: One consistent snapshot, rows streamed (not buffered in the client), routines and triggers
 #: kept; tablespaces skipped (they need the PROCESS privilege on MySQL 8 and restore nothing).
 DUMP_OPTIONS = (
@@ -38,18 +31,6 @@ DUMP_OPTIONS = (
 )
 
 
-class DumpError(Exception):
-    """mysqldump could not run or failed; the message is one redacted line."""
-
-
-@dataclass(frozen=True, slots=True)
-class DumpResult:
-    database: str
-    path: Path
-    size_bytes: int
-    seconds: float
-
-
 def find_mysqldump(family: str = "mysql") -> str:
     """MariaDB's client for a MariaDB server, MySQL's for MySQL, else whichever is installed."""
     names = ("mariadb-dump", "mysqldump") if family == "mariadb" else ("mysqldump", "mariadb-dump")
@@ -58,13 +39,6 @@ def find_mysqldump(family: str = "mysql") -> str:
         if found:
             return found
     raise DumpError("mysqldump not found (Debian: apt-get install mariadb-client)")
-
-
-def dump_path(directory: str | Path, database: str, now: datetime | None = None) -> Path:
-    """emergency_<db>_<YYYYmmdd_HHMMSS>.sql in `directory` (the runbooks' naming)."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d_%H%M%S")
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in database) or "db"
-    return Path(directory or ".") / f"emergency_{safe}_{stamp}.sql"
 
 
 def option_file_text(endpoint: Endpoint) -> str:
@@ -99,45 +73,18 @@ def run_dump(
     timeout: float = 3600.0,
 ) -> DumpResult:
     """Dump `database` to `path` (plain SQL); `progress` gets the bytes written so far."""
-    started = time.monotonic()
-    written = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="zconsole-dump-") as private:
         option_file = Path(private) / "client.cnf"
         fd = os.open(option_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(option_file_text(endpoint))
-        argv = argv_for(binary, str(option_file), database)
         env = {k: v for k, v in os.environ.items() if k != "MYSQL_PWD"}
-        out_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with (
-                os.fdopen(out_fd, "wb") as out,
-                subprocess.Popen(
-                    argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-                ) as proc,
-            ):
-                assert proc.stdout is not None and proc.stderr is not None
-                while chunk := os.read(proc.stdout.fileno(), CHUNK):
-                    out.write(chunk)
-                    written += len(chunk)
-                    if progress is not None:
-                        progress(written)
-                    if time.monotonic() - started > timeout:
-                        proc.kill()
-                        raise DumpError(f"mysqldump of {database} passed its {timeout:g} s timeout")
-                err = proc.stderr.read().decode(errors="replace")
-                code = proc.wait()
-            if code != 0:
-                last = [line for line in err.splitlines() if line.strip()]
-                raise DumpError(
-                    redact(
-                        f"mysqldump of {database} failed ({code}): "
-                        f"{last[-1] if last else 'no output'}"
-                    )
-                )
-        except BaseException:
-            with contextlib.suppress(OSError):
-                path.unlink()
-            raise
-    return DumpResult(database, path, path.stat().st_size, time.monotonic() - started)
+        return stream_to_file(
+            argv_for(binary, str(option_file), database),
+            env,
+            path,
+            tool="mysqldump",
+            database=database,
+            progress=progress,
+            timeout=timeout,
+        )
