@@ -21,16 +21,23 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
-
-import pymysql
-import pymysql.cursors
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from zconsole.checks import blocking, sql_files
 from zconsole.checks.base import Check, Status, grade, worst
+from zconsole.checks.lazy import lazy
 from zconsole.checks.mysql_settings import Endpoint, MySQLSettings
 from zconsole.checks.progress import DumpProgress, DumpStatus
 from zconsole.checks.secrets import redact
+
+# The driver is imported at the first poll, in the check's thread (see checks/lazy.py).
+if TYPE_CHECKING:
+    import pymysql
+    import pymysql.connections
+    from pymysql import cursors as pymysql_cursors
+else:
+    pymysql = lazy("pymysql")
+    pymysql_cursors = lazy("pymysql.cursors")
 
 #: The console's name on the server (connection attribute program_name), for its own connection.
 PROGRAM_NAME = "zconsole"
@@ -342,7 +349,7 @@ class MySQLCheck(Check[MySQLData]):
                 autocommit=True,
                 charset="utf8mb4",
                 program_name=PROGRAM_NAME,
-                cursorclass=pymysql.cursors.DictCursor,
+                cursorclass=pymysql_cursors.DictCursor,
             )
             self._connect_ms = (time.perf_counter() - started) * 1000
             self._setup(conn)

@@ -20,8 +20,8 @@ import platformdirs
 
 from zconsole.checks.credentials import (
     UnsafeURL,
-    register_pgpass,
     register_mysql_dsn,
+    register_pgpass,
     register_postgres_dsn,
     register_redis_url,
     register_url_secret,
