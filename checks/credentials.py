@@ -157,6 +157,27 @@ def register_redis_url(url: str) -> None:
         _register_with_spellings(str(password))
 
 
+def register_mysql_dsn(dsn: str) -> None:
+    """Check a mysql:// DSN and register its password as the MySQL check reads it (raises
+    UnsafeURL)."""
+    if not dsn:
+        return
+    written = _userinfo_password(dsn)
+    if written:
+        register_secret(written)
+    problem = url_password_problem(dsn)
+    if problem:
+        raise UnsafeURL(problem)
+    from zconsole.checks.mysql_settings import parse_dsn
+
+    try:
+        endpoint = parse_dsn(dsn)
+    except ValueError as exc:
+        raise UnsafeURL(str(exc)) from None
+    if endpoint.password:
+        _register_with_spellings(endpoint.password)
+
+
 def register_url_secret(url: str) -> None:
     """Register the userinfo password of any URL (a webhook, an engine URL), raw and decoded."""
     written = _userinfo_password(url)

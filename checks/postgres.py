@@ -14,17 +14,16 @@ The SQL lives in ``sql/*.sql``, one file per server-version range, loaded by :fu
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, LiteralString, NoReturn
 
+from zconsole.checks import blocking
 from zconsole.checks.base import Check, Status, grade, worst
 from zconsole.checks.lazy import lazy
 from zconsole.checks.pg_processes import (
@@ -34,7 +33,9 @@ from zconsole.checks.pg_processes import (
     is_out_of_connections,
 )
 from zconsole.checks.postgres_settings import PostgresSettings
+from zconsole.checks.progress import DumpProgress, DumpStatus
 from zconsole.checks.secrets import redact
+from zconsole.checks.sql_files import get, sql_file
 
 # The client is imported at the first poll, in the check's thread (see checks/lazy.py).
 if TYPE_CHECKING:
@@ -43,8 +44,6 @@ if TYPE_CHECKING:
 else:
     psycopg = lazy("psycopg")
     pg_rows = lazy("psycopg.rows")
-
-SQL_DIR = Path(__file__).parent / "sql"
 
 #: What the console calls itself in pg_stat_activity (and filters out of every list): this
 #: connection, and the emergency pg_dump's while it runs.
@@ -68,36 +67,6 @@ ENABLE_PGSS = (
 
 
 # -- SQL files ----------------------------------------------------------------------------------
-
-
-@functools.cache
-def _read_sql(filename: str) -> str:
-    return (SQL_DIR / filename).read_text(encoding="utf-8")
-
-
-@functools.cache
-def _ranges(name: str) -> tuple[tuple[int, str], ...]:
-    """(minimum server_version_num, file) for `name`, newest first; `name.sql` is the oldest."""
-    found = [(0, f"{name}.sql")] if (SQL_DIR / f"{name}.sql").exists() else []
-    for path in SQL_DIR.glob(f"{name}_post_*.sql"):
-        found.append((int(path.stem.rsplit("_", 1)[1]), path.name))
-    if not found:
-        raise FileNotFoundError(f"no SQL file for {name!r} in {SQL_DIR}")
-    return tuple(sorted(found, reverse=True))
-
-
-@functools.cache
-def get(name: str, version_num: int = 999999) -> str:
-    """The SQL text of `name` for a server version (``name_post_NNNNNN.sql`` or ``name.sql``)."""
-    for minimum, filename in _ranges(name):
-        if version_num >= minimum:
-            return _read_sql(filename)
-    raise LookupError(f"no SQL file for {name!r} fits server version {version_num}")
-
-
-def sql_file(name: str, version_num: int) -> str:
-    """Which file :func:`get` picks (for tests and the about line)."""
-    return next(f for minimum, f in _ranges(name) if version_num >= minimum)
 
 
 def _q(text: str) -> LiteralString:
@@ -248,47 +217,6 @@ class StandbyStatus:
     lag_bytes: float | None
     receiver_status: str | None
     sender_host: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class DumpStatus:
-    """The emergency pg_dump in progress (or the last one), as the pane shows it."""
-
-    database: str
-    path: str
-    bytes_written: int
-    running: bool
-    elapsed_s: float = 0.0
-    error: str | None = None
-
-
-class DumpProgress:
-    """Where the emergency pg_dump (an action, in its own thread) reports how far it is, and
-    every poll reads it into the pane's data. Each report swaps in one frozen
-    :class:`DumpStatus` whole, so a reader never sees half of one."""
-
-    def __init__(self) -> None:
-        self._started = 0.0
-        self.status: DumpStatus | None = None
-
-    def start(self, database: str, path: str) -> None:
-        self._started = time.monotonic()
-        self.status = DumpStatus(database=database, path=path, bytes_written=0, running=True)
-
-    def advance(self, written: int) -> None:
-        if self.status is not None:
-            elapsed = time.monotonic() - self._started
-            self.status = replace(self.status, bytes_written=written, elapsed_s=elapsed)
-
-    def finish(self, size_bytes: int, seconds: float) -> None:
-        if self.status is not None:
-            self.status = replace(
-                self.status, bytes_written=size_bytes, running=False, elapsed_s=seconds
-            )
-
-    def fail(self, error: str) -> None:
-        if self.status is not None:
-            self.status = replace(self.status, running=False, error=error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -948,40 +876,23 @@ def _replica_key(replica: Replica) -> str:
 def blocking_tree(
     sessions: Sequence[Session], blocked_by: Mapping[int, Sequence[int] | None]
 ) -> tuple[Blocked, ...]:
-    """Root blockers first (longest in their state first), each followed by the sessions
-    waiting behind it, depth first. A session blocked by several is shown under the first."""
+    """pg_blocking_pids as a tree, root blockers first (longest in their state first); see
+    :func:`zconsole.checks.blocking.order`."""
     by_pid = {s.pid: s for s in sessions}
-    waits = {pid: tuple(b) for pid, b in blocked_by.items() if b}
-    if not waits:
-        return ()
-    waiters_of: dict[int, list[int]] = {}
-    for pid, blockers in waits.items():
-        for b in blockers:
-            waiters_of.setdefault(b, []).append(pid)
-    blockers_all = set(waiters_of)
-    roots = [b for b in blockers_all if b not in waits]
-    if not roots:  # a cycle (a deadlock about to be broken): start anywhere
-        roots = [min(blockers_all)]
 
     def held(pid: int) -> float:
         s = by_pid.get(pid)
         return (s.state_s or 0.0) if s else 0.0
 
-    roots.sort(key=held, reverse=True)
-    out: list[Blocked] = []
-    seen: set[int] = set()
-
-    def visit(pid: int, depth: int, root: int) -> None:
-        if pid in seen:
-            return
-        seen.add(pid)
-        s = by_pid.get(pid)
+    out = []
+    for node in blocking.order(blocked_by, held):
+        s = by_pid.get(node.id)
         out.append(
             Blocked(
-                pid=pid,
-                blocked_by=waits.get(pid, ()),
-                depth=depth,
-                root=root,
+                pid=node.id,
+                blocked_by=node.blocked_by,
+                depth=node.depth,
+                root=node.root,
                 usename=s.usename if s else None,
                 datname=s.datname if s else None,
                 application_name=s.application_name if s else "",
@@ -993,11 +904,6 @@ def blocking_tree(
                 backend_start=s.backend_start if s else None,
             )
         )
-        for waiter in sorted(waiters_of.get(pid, ()), key=held, reverse=True):
-            visit(waiter, depth + 1, root)
-
-    for root in roots:
-        visit(root, 0, root)
     return tuple(out)
 
 
@@ -1056,4 +962,5 @@ __all__ = [
     "blocking_tree",
     "explain",
     "get",
+    "sql_file",
 ]

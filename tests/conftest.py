@@ -72,6 +72,8 @@ def _isolate_user_dirs(
         "PGPASSWORD",
         "PGSERVICE",
         "PGSERVICEFILE",
+        "MYSQL_URL",
+        "MYSQL_PWD",
         "NO_COLOR",
     ):
         monkeypatch.delenv(name, raising=False)
@@ -115,3 +117,10 @@ def server_images(docker_engine: services.DockerEngine) -> services.DockerEngine
 
     import_server_image(docker_engine)
     return docker_engine
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> Iterator[services.MariaDB]:
+    server = services.start_mariadb()
+    yield server
+    services.destroy_mariadb(server)

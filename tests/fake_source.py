@@ -33,4 +33,4 @@ def _build(config: Config, single_poll: bool) -> Check[Any]:
     return FakeCheck(interval=config.general.interval, timeout=config.general.timeout)
 
 
-FAKE = Source("fake", "Sixth source", "6", "set FAKE_URL", _build, "tests.fake_source:FakePane")
+FAKE = Source("fake", "Sixth source", "7", "set FAKE_URL", _build, "tests.fake_source:FakePane")

@@ -514,3 +514,193 @@ def hanging_listener() -> Iterator[int]:
 def closed_port() -> int:
     """A loopback port with nothing listening (connection refused)."""
     return free_port()
+
+
+# -- MariaDB --------------------------------------------------------------------------------------
+
+MARIADBD = "/usr/sbin/mariadbd"
+
+
+@dataclass
+class MariaDB:
+    """A private mariadbd on 127.0.0.1:port with its own socket and data directory.
+
+    ``root`` (no password) answers on the socket and on 127.0.0.1; ``app_user``/``app_password``
+    is a second account with a password, for the tests that the password never shows. Never the
+    machine's own MariaDB: no option file is read (``--no-defaults``) and 3306 is never used.
+    """
+
+    root: Path
+    port: int
+    run_as: str | None
+    process: subprocess.Popen[bytes] | None = None
+    app_user: str = "zc_app"
+    app_password: str = "zc-app-pw-5d1e"
+    #: Server id and a binary log: a replication source (or, with another id, a replica).
+    server_id: int | None = None
+
+    @property
+    def datadir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def socket_path(self) -> Path:
+        return self.root / "mysqld.sock"
+
+    @property
+    def dsn(self) -> str:
+        """root over loopback TCP (no password)."""
+        return f"mysql://root@127.0.0.1:{self.port}/mysql"
+
+    def url(self, user: str = "root", password: str | None = None, db: str = "mysql") -> str:
+        auth = f"{user}:{password}" if password else user
+        return f"mysql://{auth}@127.0.0.1:{self.port}/{db}"
+
+    def install(self) -> None:
+        argv = [
+            shutil.which("mariadb-install-db") or "mariadb-install-db",
+            "--no-defaults",
+            f"--datadir={self.datadir}",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+        ]
+        if self.run_as:
+            argv.append(f"--user={self.run_as}")
+        subprocess.run(argv, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        argv = [
+            MARIADBD,
+            "--no-defaults",
+            f"--datadir={self.datadir}",
+            "--bind-address=127.0.0.1",
+            f"--port={self.port}",
+            f"--socket={self.socket_path}",
+            f"--pid-file={self.root / 'mysqld.pid'}",
+            f"--log-error={self.root / 'error.log'}",
+            "--skip-name-resolve",
+            # 1000 client connections for the benchmark, and a little room for the console.
+            "--max-connections=1100",
+            "--performance-schema=ON",
+            # Small and fast: a throwaway server, not a durable one.
+            "--innodb-buffer-pool-size=32M",
+            "--innodb-log-file-size=16M",
+            "--innodb-flush-log-at-trx-commit=0",
+            "--innodb-lock-wait-timeout=600",
+            "--skip-innodb-doublewrite",
+        ]
+        if self.server_id is None:
+            argv.append("--skip-log-bin")
+        else:
+            argv += [f"--server-id={self.server_id}", "--log-bin=mariadb-bin"]
+        if self.run_as:
+            argv.append(f"--user={self.run_as}")
+        self.process = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        wait_for(self._accepts, 60, "mariadbd", 0.1)
+
+    def _accepts(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"mariadbd exited with {self.process.returncode}: {self.log()}")
+        self.sql("SELECT 1")
+        return True
+
+    def sql(self, statement: str) -> str:
+        """One statement through the mariadb client on the private socket, as root."""
+        done = subprocess.run(
+            [
+                shutil.which("mariadb") or "mariadb",
+                "--no-defaults",
+                "-uroot",
+                f"--socket={self.socket_path}",
+                "--batch",
+                "--skip-column-names",
+                "-e",
+                statement,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"mariadb -e {statement!r}: {done.stderr.strip()}")
+        return done.stdout
+
+    def create_app_user(self) -> None:
+        self.sql(
+            f"CREATE USER IF NOT EXISTS '{self.app_user}'@'127.0.0.1' "
+            f"IDENTIFIED BY '{self.app_password}'; "
+            f"GRANT ALL ON *.* TO '{self.app_user}'@'127.0.0.1'"
+        )
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+    def is_running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log(self) -> str:
+        try:
+            return (self.root / "error.log").read_text(errors="replace")[-2000:]
+        except OSError:
+            return ""
+
+
+def start_mariadb(server_id: int | None = None) -> MariaDB:
+    if not os.path.exists(MARIADBD) or shutil.which("mariadb-install-db") is None:
+        unavailable("MariaDB server not found (Debian: apt-get install mariadb-server)")
+    if shutil.which("mariadb") is None:
+        unavailable("the mariadb client not found (Debian: apt-get install mariadb-client)")
+    run_as = "mysql" if os.geteuid() == 0 else None
+    if run_as is not None:
+        try:
+            pwd.getpwnam(run_as)
+        except KeyError:
+            unavailable("running as root and there is no `mysql` user to run mariadbd as")
+    root = _private_dir("zc-maria-", owner=run_as)
+    server = MariaDB(root=root, port=free_port(), run_as=run_as, server_id=server_id)
+    try:
+        server.install()
+        server.start()
+        server.create_app_user()
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, TimeoutError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        if isinstance(detail, bytes):
+            detail = detail.decode(errors="replace")
+        log = server.log()
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+        unavailable(f"MariaDB did not start: {exc}; {str(detail)[-500:]} {log[-500:]}")
+    except RuntimeError as exc:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+        unavailable(f"MariaDB did not start: {exc}")
+    return server
+
+
+def destroy_mariadb(server: MariaDB) -> None:
+    server.stop()
+    shutil.rmtree(server.root, ignore_errors=True)
+
+
+def start_mariadb_replica(source: MariaDB) -> MariaDB:
+    """A second private MariaDB replicating from `source` (started with a server_id), retrying
+    a lost source every second."""
+    replica = start_mariadb(server_id=(source.server_id or 1) + 1)
+    try:
+        replica.sql(
+            f"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={source.port}, "
+            "MASTER_USER='root', MASTER_PASSWORD='', MASTER_CONNECT_RETRY=1, "
+            "MASTER_USE_GTID=no; START SLAVE"
+        )
+    except RuntimeError as exc:
+        destroy_mariadb(replica)
+        unavailable(f"MariaDB replica did not start: {exc}")
+    return replica

@@ -37,11 +37,11 @@ async def test_a_sixth_source_is_in_the_grid_tabs_keys_and_palette(sixth_source:
         await wait_until(pilot, lambda: "the fake says seven" in str(body.render()))
         assert pane.region.area > 0
         tabs = app.query_one(TabBar).render().plain
-        assert " 6 Sixth source ▲" in tabs
-        await pilot.press("6")
+        assert " 7 Sixth source ▲" in tabs
+        await pilot.press("7")  # 6 is MySQL's, shown once configured
         assert app.query_one(TabBar).active == "fake"
         titles = [c.title for c in app.get_system_commands(app.main_screen)]
-        assert "Sixth source (6)" in titles
+        assert "Sixth source (7)" in titles
 
 
 def test_a_sixth_source_is_in_snapshot_json(workdir: Path) -> None:
@@ -71,7 +71,15 @@ def test_a_sixth_source_is_in_snapshot_json(workdir: Path) -> None:
     # (the calm host thresholds keep this loaded machine from deciding it).
     assert report["worst"] in ("warn", "crit", "error"), report["worst"]
     assert done.returncode == {"warn": 1, "crit": 2, "error": 2}[report["worst"]], done.stderr
-    assert list(report["checks"]) == ["host", "docker", "postgres", "redis", "http", "fake"]
+    assert list(report["checks"]) == [
+        "host",
+        "docker",
+        "postgres",
+        "redis",
+        "http",
+        "mysql",
+        "fake",
+    ]
     assert report["checks"]["fake"]["status"] == "warn"
     assert report["checks"]["fake"]["data"] == "seven"
 
@@ -79,7 +87,7 @@ def test_a_sixth_source_is_in_snapshot_json(workdir: Path) -> None:
 def test_every_source_has_one_entry_with_its_own_key() -> None:
     names = [s.name for s in registry.SOURCES]
     keys = [s.key for s in registry.SOURCES]
-    assert names == ["host", "docker", "postgres", "redis", "http"]
+    assert names == ["host", "docker", "postgres", "redis", "http", "mysql"]
     assert len(set(keys)) == len(keys)
     config = Config()
     assert [c.name for c in registry.build_checks(config)] == names

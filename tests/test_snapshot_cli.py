@@ -14,7 +14,7 @@ import pytest
 from tests import services
 from zconsole.checks.base import Status
 
-SOURCES = ("host", "docker", "postgres", "redis", "http")
+SOURCES = ("host", "docker", "postgres", "redis", "http", "mysql")
 CHECK_KEYS = {"status", "summary", "duration_ms", "error", "data", "collected_at", "configured"}
 # Thresholds no machine can cross (or always crosses), so the status is the test's choice.
 CALM_HOST = {

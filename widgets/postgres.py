@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Static
 
 from zconsole.checks.base import Status
 from zconsole.checks.units import human_bytes
+from zconsole.widgets.db_text import counts_line, name_cell, query_cell
 from zconsole.widgets.format import STATUS_STYLE, bar, human_duration
 from zconsole.widgets.messages import MitigationRequested
 from zconsole.widgets.pane import Block, Pane
@@ -34,8 +35,6 @@ if TYPE_CHECKING:
         StandbyStatus,
     )
 
-#: Columns of the one-line query in tables (the full text shows below on selection).
-QUERY_COLUMN_LEN = 80
 FULL_QUERY_LEN = 4000
 STATE_STYLE = {
     "active": "green",
@@ -53,29 +52,6 @@ def _state(state: str | None) -> Text:
     if state is None:
         return Text("<hidden>", style="dim")
     return inert(SHORT_STATE.get(state, state), single_line=True, style=STATE_STYLE.get(state, ""))
-
-
-def _name(value: str | None, width: int = 16) -> Text:
-    return inert(value or "–", single_line=True, max_len=width)
-
-
-def _query(query: str) -> Text:
-    return inert(" ".join(query.split()), single_line=True, max_len=QUERY_COLUMN_LEN, colour=False)
-
-
-def _counts(label: str, counts: dict[str, int], limit: int = 4) -> Text:
-    line = Text(f"{label}: ", style="dim")
-    items = list(counts.items())
-    for index, (name, count) in enumerate(items[:limit]):
-        if index:
-            line.append(", ")
-        line.append_text(inert(name, single_line=True, max_len=24))
-        line.append(f" {count}")
-    if len(items) > limit:
-        line.append(f", +{len(items) - limit} more", style="dim")
-    if not items:
-        line.append("–")
-    return line
 
 
 #: By priority (lower kept longer): what a session is doing and for how long, then who.
@@ -222,15 +198,15 @@ class PostgresPane(Pane):
         text.append(f"conns {bar(c.percent)} {c.total}/{c.max} ({c.percent:.0f}%)", style=style)
         text.append(f"  {c.status.symbol} {c.status.value}", style=STATUS_STYLE[c.status])
         text.append("   ")
-        text.append_text(_counts("state", c.by_state, 5))
+        text.append_text(counts_line("state", c.by_state, 5))
         text.append("\n")
-        text.append_text(_counts("db", c.by_database, 3))
+        text.append_text(counts_line("db", c.by_database, 3))
         text.append("  ")
-        text.append_text(_counts("app", c.by_application, 3))
+        text.append_text(counts_line("app", c.by_application, 3))
         text.append("\n")
-        text.append_text(_counts("user", c.by_user, 3))
+        text.append_text(counts_line("user", c.by_user, 3))
         text.append("  ")
-        text.append_text(_counts("client", c.by_client, 3))
+        text.append_text(counts_line("client", c.by_client, 3))
         return text
 
     def _health_text(self, h: Health, pg: PostgresData) -> Text:
@@ -283,7 +259,7 @@ class PostgresPane(Pane):
             text.append(human_duration(delay) if delay is not None else "–")
             text.append(f" · {human_bytes(standby.lag_bytes)} not replayed")
             text.append(" · receiver ")
-            text.append_text(_name(standby.receiver_status or "not running"))
+            text.append_text(name_cell(standby.receiver_status or "not running"))
             return text
         if not replicas:
             text.append("no standby connected")
@@ -291,8 +267,8 @@ class PostgresPane(Pane):
         for index, r in enumerate(replicas):
             if index:
                 text.append("  ")
-            text.append_text(_name(r.name, 24))
-            text.append_text(_name(f"@{r.client_addr or 'local'}", 24))
+            text.append_text(name_cell(r.name, 24))
+            text.append_text(name_cell(f"@{r.client_addr or 'local'}", 24))
             if r.gone:
                 text.append(" GONE", style="bold red")
                 continue
@@ -313,14 +289,14 @@ class PostgresPane(Pane):
         rows = [
             (
                 str(s.pid),
-                _name(s.usename),
-                _name(s.datname),
-                _name(s.application_name),
-                _name(s.client_addr or "local", 20),
+                name_cell(s.usename),
+                name_cell(s.datname),
+                name_cell(s.application_name),
+                name_cell(s.client_addr or "local", 20),
                 _state(s.state),
-                _name(s.wait_event, 14),
+                name_cell(s.wait_event, 14),
                 human_duration(s.duration_s),
-                _query(s.query),
+                query_cell(s.query),
             )
             for s in self._activity
         ]
@@ -341,11 +317,11 @@ class PostgresPane(Pane):
             rows.append(
                 (
                     label,
-                    _name(b.usename),
+                    name_cell(b.usename),
                     _state(b.state),
                     human_duration(b.state_s),
-                    _name(b.wait_event, 14),
-                    _query(b.query),
+                    name_cell(b.wait_event, 14),
+                    query_cell(b.query),
                 )
             )
         self.query_one("#pg-blocking", Table).fill(rows)
@@ -361,8 +337,8 @@ class PostgresPane(Pane):
                 f"{st.mean_ms:.1f} ms",
                 f"{st.total_ms / 1000:.1f} s",
                 str(st.calls),
-                _name(st.usename, 12),
-                _query(st.query),
+                name_cell(st.usename, 12),
+                query_cell(st.query),
             )
             for st in statements or ()
         ]

@@ -148,10 +148,12 @@ class ZConsoleApp(App[None]):
         self.scheduler = Scheduler(self.checks.values(), self.show_result)
         #: The newest result of each source: the one cache of them (evidence, the header).
         self.latest: dict[str, CheckResult] = {}
-        self.active_pane = registry.SOURCES[0].name
+        #: The registry's sources this console shows (one left out only while not configured).
+        self.sources = registry.shown(self.checks)
+        self.active_pane = self.sources[0].name
         #: The number keys, one per source of the registry (the palette lists them too).
         self.source_bindings = [
-            Binding(s.key, f"show_pane({s.name!r})", s.title, show=False) for s in registry.SOURCES
+            Binding(s.key, f"show_pane({s.name!r})", s.title, show=False) for s in self.sources
         ]
         for binding in self.source_bindings:
             self.bind(binding.key, binding.action, description=binding.description, show=False)
@@ -183,11 +185,11 @@ class ZConsoleApp(App[None]):
         yield StatusHeader(
             self.hostname, read_only=self.read_only, target=self.target, clock=self.clock
         )
-        yield TabBar({s.name: (s.key, s.title) for s in registry.SOURCES})
+        yield TabBar({s.name: (s.key, s.title) for s in self.sources})
         yield ReplayBanner()
         with Container(id="main"):
             panes: list[Pane] = []
-            for source in registry.SOURCES:
+            for source in self.sources:
                 pane = source.pane_class()(
                     source.name,
                     source.title,

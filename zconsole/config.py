@@ -20,6 +20,7 @@ import platformdirs
 
 from zconsole.checks.credentials import (
     UnsafeURL,
+    register_mysql_dsn,
     register_pgpass,
     register_postgres_dsn,
     register_redis_url,
@@ -29,6 +30,7 @@ from zconsole.checks.docker_settings import DockerSettings
 from zconsole.checks.host_settings import HostSettings
 from zconsole.checks.http_settings import HttpSettings
 from zconsole.checks.incident import IncidentSettings
+from zconsole.checks.mysql_settings import MySQLSettings, is_mysql_url
 from zconsole.checks.postgres_settings import (
     PostgresSettings,
     dsn_from_environment,
@@ -103,6 +105,7 @@ class Target(_Section, frozen=True):
     postgres: dict[str, Any] = msgspec.field(default_factory=dict)
     redis: dict[str, Any] = msgspec.field(default_factory=dict)
     http: dict[str, Any] = msgspec.field(default_factory=dict)
+    mysql: dict[str, Any] = msgspec.field(default_factory=dict)
     incident: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
@@ -116,6 +119,7 @@ class Config(_Section, frozen=True):
     postgres: PostgresSettings = msgspec.field(default_factory=PostgresSettings)
     redis: RedisSettings = msgspec.field(default_factory=RedisSettings)
     http: HttpSettings = msgspec.field(default_factory=HttpSettings)
+    mysql: MySQLSettings = msgspec.field(default_factory=MySQLSettings)
     incident: IncidentSettings = msgspec.field(default_factory=IncidentSettings)
     recording: RecordingConfig = msgspec.field(default_factory=RecordingConfig)
     actions: list[CustomAction] = msgspec.field(default_factory=list)
@@ -165,7 +169,15 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
     layer: dict[str, Any] = {}
-    dsn = env.get("DATABASE_URL") or dsn_from_environment(env)
+    # A Laravel app's DATABASE_URL is often mysql://: that one is MySQL's, not PostgreSQL's.
+    database_url = env.get("DATABASE_URL", "")
+    if env.get("MYSQL_URL"):
+        layer.setdefault("mysql", {})["dsn"] = env["MYSQL_URL"]
+    elif is_mysql_url(database_url):
+        layer.setdefault("mysql", {})["dsn"] = database_url
+    if is_mysql_url(database_url):
+        database_url = ""
+    dsn = database_url or dsn_from_environment(env)
     if dsn:
         layer.setdefault("postgres", {})["dsn"] = dsn
     if env.get("REDIS_URL"):
@@ -324,7 +336,10 @@ def load_config(
 def _env_names(layer: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
     names = []
     if "postgres" in layer:
-        names.append("DATABASE_URL" if env.get("DATABASE_URL") else "PG*")
+        own_url = env.get("DATABASE_URL") and not is_mysql_url(env["DATABASE_URL"])
+        names.append("DATABASE_URL" if own_url else "PG*")
+    if "mysql" in layer:
+        names.append("MYSQL_URL" if env.get("MYSQL_URL") else "DATABASE_URL")
     if "redis" in layer:
         names.append("REDIS_URL")
     if "docker" in layer:
@@ -333,7 +348,11 @@ def _env_names(layer: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
 
 
 #: Where a value came from, named as its user wrote it.
-_ENV_NAMES = {"postgres.dsn": "DATABASE_URL", "redis.url": "REDIS_URL"}
+_ENV_NAMES = {
+    "postgres.dsn": "DATABASE_URL",
+    "redis.url": "REDIS_URL",
+    "mysql.dsn": "MYSQL_URL (or a mysql:// DATABASE_URL)",
+}
 _FLAG_NAMES = {
     "postgres.dsn": "--database-url",
     "redis.url": "--redis-url",
@@ -354,6 +373,7 @@ def _check_bounds(config: Config, label: str, names: Mapping[str, str] | None = 
 _CREDENTIAL_KEYS = (
     ("postgres", "dsn", register_postgres_dsn),
     ("redis", "url", register_redis_url),
+    ("mysql", "dsn", register_mysql_dsn),
 )
 
 

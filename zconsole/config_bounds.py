@@ -62,6 +62,15 @@ BOUNDS: dict[str, Bound] = {
     "postgres.statements_top": Bound(1, 1000, "statements"),
     "postgres.kill_long_after_min": _MINUTES,
     "postgres.kill_idle_tx_after_min": _MINUTES,
+    "mysql.connections_warn_pct": _PERCENT,
+    "mysql.connections_crit_pct": _PERCENT,
+    "mysql.long_query_s": Bound(0.001, 86400, "s"),
+    "mysql.statement_timeout_ms": Bound(100, 600000, "ms"),
+    "mysql.kill_long_after_min": _MINUTES,
+    "mysql.kill_idle_tx_after_min": _MINUTES,
+    "mysql.slow_queries_warn_per_min": Bound(0, 1e9, "per min"),
+    "mysql.replica_lag_warn_s": Bound(0, 31536000, "s"),
+    "mysql.replica_lag_crit_s": Bound(0, 31536000, "s"),
     "redis.queue_warn": Bound(0, 1e9, "items"),
     "redis.queue_crit": Bound(0, 1e9, "items"),
     "redis.memory_warn_pct": _PERCENT,
@@ -86,7 +95,7 @@ BOUNDS: dict[str, Bound] = {
     "notify[].timeout": Bound(0.5, 120, "s"),
 }
 # Every section may poll on its own clock and timeout.
-for _section in ("host", "docker", "postgres", "redis", "http"):
+for _section in ("host", "docker", "postgres", "redis", "http", "mysql"):
     BOUNDS[f"{_section}.interval"] = _POLL
     BOUNDS[f"{_section}.timeout"] = _TIMEOUT
 

@@ -12,7 +12,8 @@ import Textual.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,9 @@ class Source:
     #: "module:Class" of its Snapshot data, so a recording decodes back into the typed record
     #: ("" : kept as plain JSON values).
     data: str = ""
+    #: False: its pane, tab and number key appear only once it is configured (most servers run
+    #: one of PostgreSQL and MySQL; an empty pane for the other would take room from the rest).
+    shown_unconfigured: bool = True
 
     def check(self, config: Config, *, single_poll: bool = False) -> Check[Any]:
         built = self.build(config, single_poll)
@@ -127,6 +131,29 @@ def _http(config: Config, single_poll: bool) -> Check[Any] | None:
     )
 
 
+def _mysql(config: Config, single_poll: bool) -> Check[Any] | None:
+    from pathlib import Path
+
+    from zconsole.checks.mysql_settings import resolve
+
+    try:
+        # [mysql] dsn (or MYSQL_URL, a mysql:// DATABASE_URL, resolved by config), else the
+        # [client] section of ~/.my.cnf, read here so `zconsole config` never prints it.
+        endpoint = resolve(config.mysql, os.environ, Path.home())
+    except ValueError as exc:
+        return NotConfigured("mysql", f"[mysql] dsn: {exc}")
+    if endpoint is None:
+        return None
+    from zconsole.checks.mysql import MySQLCheck
+
+    return MySQLCheck(
+        config.mysql,
+        endpoint,
+        interval=config.interval_of("mysql"),
+        timeout=config.timeout_of("mysql"),
+    )
+
+
 #: Every source, in pane order: the grid, the tab bar, the number keys, snapshot JSON.
 SOURCES: tuple[Source, ...] = (
     Source(
@@ -174,6 +201,16 @@ SOURCES: tuple[Source, ...] = (
         "zconsole.widgets.http:HttpPane",
         "zconsole.checks.http:HttpData",
     ),
+    Source(
+        "mysql",
+        "MySQL",
+        "6",
+        "set MYSQL_URL, a mysql:// DATABASE_URL, [mysql] dsn in zconsole.toml, or ~/.my.cnf",
+        _mysql,
+        "zconsole.widgets.mysql:MySQLPane",
+        "zconsole.checks.mysql:MySQLData",
+        shown_unconfigured=False,
+    ),
 )
 
 
@@ -184,6 +221,16 @@ def source(name: str) -> Source | None:
 def title_of(name: str) -> str:
     found = source(name)
     return found.title if found is not None else name
+
+
+def shown(checks: Mapping[str, Check[Any]]) -> list[Source]:
+    """The sources whose panes the console shows, given the checks it runs."""
+    return [
+        s
+        for s in SOURCES
+        if s.shown_unconfigured
+        or (s.name in checks and not isinstance(checks[s.name], NotConfigured))
+    ]
 
 
 def build_checks(config: Config, *, single_poll: bool = False) -> list[Check[Any]]:

@@ -62,6 +62,7 @@ def _load_all() -> None:
     from zconsole.mitigations import (  # noqa: F401
         docker,
         host,
+        mysql,
         postgres,
         postgres_container,
         postgres_signal,

@@ -18,33 +18,20 @@ import glob
 import os
 import shutil
 import subprocess
-import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import BinaryIO
 
 from zconsole.checks.postgres import APPLICATION_NAME
 from zconsole.checks.postgres_settings import conninfo_string as libpq_conninfo
-from zconsole.checks.secrets import redact
 
-CHUNK = 256 * 1024
+# The file side is shared with mysqldump and the container dump (dump_file.py).
+from zconsole.mitigations.dump_file import DumpError as DumpError
+from zconsole.mitigations.dump_file import DumpResult, stream_to_file
+from zconsole.mitigations.dump_file import dump_path as dump_path
+
 #: Never prompt; plain SQL like the runbooks; and fail clearly instead of queueing forever behind
 #: the ACCESS EXCLUSIVE lock that is often the incident itself.
 DUMP_OPTIONS = ("--no-password", "--format=plain", "--lock-wait-timeout=30s")
-
-
-class DumpError(Exception):
-    """pg_dump could not run or failed; the message is one redacted line."""
-
-
-@dataclass(frozen=True, slots=True)
-class DumpResult:
-    database: str
-    path: Path
-    size_bytes: int
-    seconds: float
 
 
 def find_pg_dump(server_major: int | None = None) -> str:
@@ -88,16 +75,6 @@ def suitable_pg_dump(server_major: int | None) -> str | None:
     return found if server_major is None or major >= server_major else None
 
 
-def dump_path(
-    directory: str | Path, database: str, now: datetime | None = None, *, suffix: str = ".sql"
-) -> Path:
-    """emergency_<db>_<YYYYmmdd_HHMMSS>.sql in `directory` (the runbooks' naming); ``.dump``
-    for a custom-format archive."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d_%H%M%S")
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in database) or "db"
-    return Path(directory or ".") / f"emergency_{safe}_{stamp}{suffix}"
-
-
 def conninfo_string(params: Mapping[str, str]) -> str:
     """The ``--dbname`` value: the check's libpq parameters without the password (which goes in
     PGPASSWORD, never on a command line ``ps`` shows)."""
@@ -124,43 +101,6 @@ def run_dump(
     if password:
         env["PGPASSWORD"] = password
     argv = [pg_dump, *DUMP_OPTIONS, f"--dbname={conninfo_string(params)}"]
-    started = time.monotonic()
-    written = 0
-    with private_output(path) as out:
-        with subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-        ) as proc:
-            assert proc.stdout is not None and proc.stderr is not None
-            while chunk := os.read(proc.stdout.fileno(), CHUNK):
-                out.write(chunk)
-                written += len(chunk)
-                if progress is not None:
-                    progress(written)
-                if time.monotonic() - started > timeout:
-                    proc.kill()
-                    raise DumpError(f"pg_dump of {database} passed its {timeout:g} s timeout")
-            err = proc.stderr.read().decode(errors="replace")
-            code = proc.wait()
-        if code != 0:
-            last = [line for line in err.splitlines() if line.strip()]
-            raise DumpError(
-                redact(
-                    f"pg_dump of {database} failed ({code}): {last[-1] if last else 'no output'}"
-                )
-            )
-    return DumpResult(database, path, path.stat().st_size, time.monotonic() - started)
-
-
-@contextlib.contextmanager
-def private_output(path: Path) -> Iterator[BinaryIO]:
-    """A new file readable by its owner only (a dump holds every row), removed again if
-    anything fails before the block ends: a failed dump leaves no partial file behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            yield out
-    except BaseException:
-        with contextlib.suppress(OSError):
-            path.unlink()
-        raise
+    return stream_to_file(
+        argv, env, path, tool="pg_dump", database=database, progress=progress, timeout=timeout
+    )

@@ -22,7 +22,7 @@ from zconsole.checks.postgres import APPLICATION_NAME, PostgresCheck
 from zconsole.checks.secrets import redact
 from zconsole.discovery.engine import COMPOSE_PROJECT, COMPOSE_SERVICE
 from zconsole.mitigations import mitigation
-from zconsole.mitigations.pg_dump import DumpResult, dump_path, private_output
+from zconsole.mitigations.dump_file import DumpResult, dump_path, private_output
 
 SOURCE = "postgres"
 #: Custom format: compressed, and pg_restore can list it and restore a single table from it.
