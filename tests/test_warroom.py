@@ -1,0 +1,133 @@
+"""The war room: one collector polls, consoles attach to it (one database session however many
+screens), fall back to polling when it dies, run actions through its connection when their own
+cannot connect, and `zconsole serve` shows the console in a browser, read-only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests import services
+from tests.tmux import ZCONSOLE, Tmux, tmux_server
+
+#: Seconds between polls of the collector and the consoles in these tests.
+INTERVAL = 2.0
+
+
+def zconsole_sessions(pg: services.Postgres) -> int:
+    with psycopg.connect(pg.dsn, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'zconsole'"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def war_room_config(workdir: Path, dsn: str, *, extra: str = "") -> None:
+    (workdir / "zconsole.toml").write_text(
+        f'[general]\nstore = "{workdir / "store.db"}"\ninterval = {INTERVAL}\n'
+        f"[recording]\ninterval = {INTERVAL}\n"
+        "[docker]\nenabled = false\n"
+        f'[postgres]\ndsn = "{dsn}"\n{extra}'
+    )
+
+
+@pytest.fixture
+def collector(workdir: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`zconsole record` processes started by a test, killed at its end."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+
+
+def start_collector(
+    workdir: Path, started: list[subprocess.Popen[bytes]]
+) -> subprocess.Popen[bytes]:
+    with (workdir / "record.log").open("ab") as log:
+        process = subprocess.Popen(
+            [str(ZCONSOLE), "record"], cwd=workdir, stdout=log, stderr=subprocess.STDOUT
+        )
+    started.append(process)
+    return process
+
+
+def start_console(tmux: Tmux, name: str, workdir: Path, *args: str) -> None:
+    unset = "-u COLUMNS -u LINES -u DISPLAY -u WAYLAND_DISPLAY"
+    # A tmux server keeps the environment it started with: the test's own dirs are passed.
+    passed = " ".join(
+        f"{name}={os.environ[name]}" for name in ("HOME", "XDG_RUNTIME_DIR", "XDG_DATA_HOME")
+    )
+    command = (
+        f"cd {workdir} && env {unset} TERM=xterm-256color {passed} {ZCONSOLE} {' '.join(args)}"
+    )
+    tmux("new-session", "-d", "-s", name, "-x", "220", "-y", "50", f"{command}; sleep 60")
+    tmux("resize-window", "-t", name, "-x", "220", "-y", "50")
+
+
+def screen_of(tmux: Tmux, name: str) -> str:
+    return tmux("capture-pane", "-p", "-J", "-t", name)
+
+
+def wait_screen(tmux: Tmux, name: str, text: str, timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = screen_of(tmux, name)
+        if text in screen:
+            return screen
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} never appeared in {name}; screen was:\n{screen}")
+
+
+@pytest.mark.postgres
+@pytest.mark.e2e
+def test_a_collector_and_three_consoles_hold_one_session_and_they_poll_when_it_dies(
+    postgres_server: services.Postgres,
+    workdir: Path,
+    collector: list[subprocess.Popen[bytes]],
+) -> None:
+    pg = postgres_server
+    war_room_config(workdir, pg.dsn)
+    recorder = start_collector(workdir, collector)
+    services.wait_for(lambda: zconsole_sessions(pg) == 1, 30, "the collector's session")
+    consoles = ["zc1", "zc2", "zc3"]
+    with tmux_server("zc-war") as tmux:
+        for name in consoles:
+            start_console(tmux, name, workdir)
+        for name in consoles:
+            wait_screen(tmux, name, "attached to zconsole record")
+        # Each shows the collector's PostgreSQL data and the others attached beside it.
+        for name in consoles:
+            screen = wait_screen(tmux, name, "also: ")
+            assert screen.count(" pts/") >= 1, screen
+        # Several intervals later there is still only the collector's session.
+        for _ in range(3):
+            time.sleep(INTERVAL)
+            assert zconsole_sessions(pg) == 1
+        for name in consoles:
+            assert "PostgreSQL" in screen_of(tmux, name)
+
+        recorder.send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        for name in consoles:
+            wait_screen(tmux, name, "polling on its own", timeout=2 * INTERVAL)
+        told = time.monotonic() - killed
+        # And they do poll: each console holds its own session again.
+        services.wait_for(
+            lambda: zconsole_sessions(pg) == 3, 2 * INTERVAL, "three consoles polling"
+        )
+        polling = time.monotonic() - killed
+        print(f"collector killed: told in {told:.2f} s, three sessions after {polling:.2f} s")
+        assert polling < 2 * INTERVAL
+        for name in consoles:
+            tmux("send-keys", "-t", name, "q")
