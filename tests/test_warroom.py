@@ -4,6 +4,7 @@ cannot connect, and `zconsole serve` shows the console in a browser, read-only."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -131,3 +132,101 @@ def test_a_collector_and_three_consoles_hold_one_session_and_they_poll_when_it_d
         assert polling < 2 * INTERVAL
         for name in consoles:
             tmux("send-keys", "-t", name, "q")
+
+
+@pytest.fixture
+def crowded_postgres() -> Iterator[services.Postgres]:
+    """A server with few slots: 3 reserved for superusers, 5 for everyone else."""
+    server = services.start_postgres(
+        {"max_connections": "8", "superuser_reserved_connections": "3"}
+    )
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        conn.execute("CREATE ROLE app LOGIN")
+    yield server
+    services.destroy_postgres(server)
+
+
+async def test_an_attached_console_acts_through_the_collector_while_the_pool_is_full(
+    crowded_postgres: services.Postgres,
+    workdir: Path,
+    collector: list[subprocess.Popen[bytes]],
+) -> None:
+    import asyncio
+    import getpass
+    import threading
+
+    from tests.pilot import wait_until
+    from zconsole.app import ZConsoleApp
+    from zconsole.audit import default_audit_path, read_audit
+    from zconsole.config import load_config
+    from zconsole.registry import build_checks
+    from zconsole.widgets.confirm import ConfirmScreen
+
+    pg = crowded_postgres
+    app_dsn = pg.url("app")
+    war_room_config(workdir, app_dsn)
+    start_collector(workdir, collector)
+    await asyncio.to_thread(
+        services.wait_for, lambda: zconsole_sessions(pg) == 1, 30, "the collector's session"
+    )
+    # The application takes every slot a non-superuser may have: long queries, one each.
+    fillers: list[psycopg.Connection[tuple[object, ...]]] = []
+    while True:
+        try:
+            conn = psycopg.connect(app_dsn, autocommit=True, application_name="worker")
+        except psycopg.OperationalError as exc:
+            refused = str(exc)
+            break
+        fillers.append(conn)
+        threading.Thread(
+            target=lambda c=conn: _ignore(lambda: c.execute("SELECT pg_sleep(600)")), daemon=True
+        ).start()
+    assert "reserved" in refused or "too many clients" in refused, refused
+    assert fillers, "the collector's session should leave room for a worker"
+    try:
+        config = load_config(env={})
+        app = ZConsoleApp(config, build_checks(config))
+        async with app.run_test(size=(160, 50)) as pilot:
+            await wait_until(pilot, lambda: app.attach_flow.attached, timeout=20)
+
+            def long_queries() -> tuple[object, ...]:
+                result = app.latest.get("postgres")
+                data = result.latest.data if result is not None else None
+                return tuple(s for s in getattr(data, "long_queries", ()) if s.usename == "app")
+
+            await wait_until(pilot, lambda: len(long_queries()) == len(fillers), timeout=20)
+            target = long_queries()[0]
+            app.action_flow.request_mitigation("postgres", "terminate", target)
+            # Confirmation stays at the console that asked.
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=20)
+            await pilot.press("y")
+            await wait_until(
+                pilot,
+                lambda: any(
+                    e.get("action") == "postgres.terminate"
+                    for e in read_audit(default_audit_path())
+                ),
+                timeout=20,
+            )
+            # The console itself never got a session: still only the collector's.
+            assert zconsole_sessions(pg) == 1
+        entry = [e for e in read_audit(default_audit_path()) if e["action"] == "postgres.terminate"]
+        assert len(entry) == 1, entry
+        assert entry[0]["outcome"] == "succeeded", entry
+        assert entry[0]["user"] == getpass.getuser()
+        assert entry[0]["via"].startswith("collector zconsole record pid ")
+        assert entry[0]["target"] == str(target.pid)  # type: ignore[attr-defined]
+        with psycopg.connect(pg.dsn, autocommit=True) as conn:
+            alive = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
+                (target.pid,),  # type: ignore[attr-defined]
+            ).fetchone()
+        assert alive == (0,)
+    finally:
+        for conn in fillers:
+            _ignore(conn.close)
+
+
+def _ignore(fn: object) -> None:
+    with contextlib.suppress(Exception):
+        fn()  # type: ignore[operator]
