@@ -230,3 +230,146 @@ async def test_an_attached_console_acts_through_the_collector_while_the_pool_is_
 def _ignore(fn: object) -> None:
     with contextlib.suppress(Exception):
         fn()  # type: ignore[operator]
+
+
+def _store_with_open_incident(path: Path) -> tuple[str, int]:
+    from zconsole.store import IncidentStore
+
+    store = IncidentStore(path)
+    incident = store.declare(title="checkout down", severity="P2", author="alice")
+    count = len(store.entries(incident.id))
+    store.close()
+    return incident.id, count
+
+
+def _entry_count(path: Path, incident_id: str) -> int:
+    from zconsole.store import IncidentStore
+
+    store = IncidentStore(path, read_only=True)
+    try:
+        return len(store.entries(incident_id))
+    finally:
+        store.close()
+
+
+@pytest.mark.e2e
+async def test_serve_shows_the_console_in_chromium_read_only_and_a_typed_note_is_refused(
+    workdir: Path,
+) -> None:
+    import asyncio
+
+    from tests.browser import chromium_page
+
+    store = workdir / "store.db"
+    incident_id, before = _store_with_open_incident(store)
+    (workdir / "zconsole.toml").write_text(
+        f'[general]\nstore = "{store}"\ninterval = {INTERVAL}\n[docker]\nenabled = false\n'
+    )
+    port = services.free_port()
+    with (workdir / "serve.log").open("ab") as log:
+        server = subprocess.Popen(
+            [str(ZCONSOLE), "serve", "--port", str(port)],
+            cwd=workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        await asyncio.to_thread(services.wait_for, lambda: _listens(port), 30, "zconsole serve")
+        async with chromium_page(f"http://127.0.0.1:{port}/?fontsize=18", workdir) as page:
+            # The panes' titles, a status word, and that this tab is attached and read-only.
+            text = await page.wait_text(
+                "Host", "Containers", "PostgreSQL", "Redis", "HTTP", "READ-ONLY", "attached"
+            )
+            assert any(word in text.split() for word in ("OK", "WARN", "CRIT")), text
+            # The open incident is on the wallboard too.
+            assert "checkout down" in text
+            await page.type("n")
+            await page.type("ok")
+            await page.press_enter()
+            # The refusal is on screen (READ_ONLY_WRITES, wrapped in its notification).
+            assert await page.seen_soon("only read here")
+        assert _entry_count(store, incident_id) == before
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_a_snapshot_line_decodes_into_the_checks_own_records() -> None:
+    from tests.screen_data import postgres_data
+    from zconsole.attach import channel
+    from zconsole.checks.base import CheckResult, Snapshot, Status, now_utc
+    from zconsole.checks.postgres import PostgresData
+
+    data = postgres_data()
+    snapshot = Snapshot("postgres", Status.WARN, "2 long", now_utc(), 12.5, data=data)
+    failed: Snapshot[PostgresData] = Snapshot(
+        "postgres", Status.ERROR, "refused", now_utc(), 3.0, error="refused"
+    )
+    line = channel.snapshot_line(CheckResult(failed, snapshot, time.monotonic() - 4), "db-1")
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    (result,) = channel.results_of(line.rstrip(b"\n"))
+    assert result.latest.error == "refused" and result.latest.status is Status.ERROR
+    assert isinstance(result.last_good, Snapshot)
+    assert isinstance(result.last_good.data, PostgresData)
+    assert result.last_good.data == data
+    stale = result.stale_for()
+    assert stale is not None and 3.5 < stale < 60
+
+
+def test_a_check_record_is_rebuilt_and_nothing_else_is() -> None:
+    from tests.screen_data import postgres_data
+    from zconsole.attach import channel
+
+    session = postgres_data().long_queries[0]
+    assert channel.record_of(channel.record_json(session)) == session
+    assert channel.record_of(channel.record_json(2.5)) == 2.5
+    with pytest.raises(ValueError, match="not a check record"):
+        channel.record_of({"type": "os:system", "value": "true"})
+
+
+def test_serve_elsewhere_than_loopback_needs_a_token_and_a_token_is_checked(
+    workdir: Path,
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    (workdir / "zconsole.toml").write_text("[docker]\nenabled = false\n")
+    refused = subprocess.run(
+        [str(ZCONSOLE), "serve", "--host", "0.0.0.0"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert refused.returncode == 2
+    assert "needs --token or --basic-auth" in refused.stderr
+    port = services.free_port()
+    token = "wallboard-token-4f1c9e"
+    with (workdir / "serve.log").open("ab") as log:
+        server = subprocess.Popen(
+            [str(ZCONSOLE), "serve", "--port", str(port)],
+            cwd=workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "ZCONSOLE_SERVE_TOKEN": token},
+        )
+    try:
+        services.wait_for(lambda: _listens(port), 30, "zconsole serve")
+        with pytest.raises(urllib.error.HTTPError) as denied:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10)
+        assert denied.value.code == 401
+        denied.value.close()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/?token={token}", timeout=10) as ok:
+            assert ok.status == 200
+            assert "zconsole_token=" in ok.headers.get("Set-Cookie", "")
+        assert token not in (workdir / "serve.log").read_text()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def _listens(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0

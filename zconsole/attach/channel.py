@@ -139,7 +139,8 @@ def snapshot_line(result: CheckResult, hostname: str) -> bytes:
 
 
 class _Check(msgspec.Struct):
-    last_good: msgspec.Raw | None = None
+    # Raw, decoded by the codec only when present (msgspec takes no ``Raw | None``).
+    last_good: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"null"))
     last_good_age_s: float | None = None
 
 
@@ -164,7 +165,7 @@ def results_of(raw: bytes) -> list[CheckResult]:
         latest = decode_snapshot_json(name, bytes(body))
         extra = _check.decode(body)
         last_good: Snapshot[Any] | None = latest if latest.ok_data else None
-        if extra.last_good is not None:
+        if bytes(extra.last_good) != b"null":
             last_good = decode_snapshot_json(name, bytes(extra.last_good))
         last_good_at = None
         if extra.last_good_age_s is not None and last_good is not None:
