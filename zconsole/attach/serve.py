@@ -151,9 +151,14 @@ def serve_command(config: Config, args: argparse.Namespace) -> int:
         def initialize_logging(self) -> None:
             # textual-serve's handler renders tracebacks with their local variables: a frame
             # holding a token or a DSN would print it. Plain lines, no locals.
+            # Every line redacted too: the access log writes each URL, ?token= included.
             import logging
 
-            logging.basicConfig(level="INFO", format="zconsole serve: %(message)s")
+            handler = logging.StreamHandler()
+            handler.addFilter(_redact_record)
+            logging.basicConfig(
+                level="INFO", format="zconsole serve: %(message)s", handlers=[handler]
+            )
 
         async def _make_app(self) -> Any:
             app = await super()._make_app()
@@ -189,6 +194,12 @@ def serve_command(config: Config, args: argparse.Namespace) -> int:
     )
     server.serve()
     return 0
+
+
+def _redact_record(record: Any) -> bool:
+    record.msg = redact(record.getMessage())
+    record.args = None
+    return True
 
 
 def _collector(config: Config) -> Any:
