@@ -61,6 +61,8 @@ def _isolate_user_dirs(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    # The attach socket: a test's console never finds another test's collector.
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(home / "run"))
     for name in (
         "DATABASE_URL",
         "REDIS_URL",

@@ -40,6 +40,9 @@ class StatusHeader(Widget):
 
     worst: reactive[Status] = reactive(Status.UNKNOWN)
     incident: reactive[str] = reactive("")
+    #: The war room: the collector this console is attached to and who else watches, or that
+    #: it polls on its own since the collector went.
+    war_room: reactive[str] = reactive("")
 
     def __init__(
         self,
@@ -97,6 +100,9 @@ class StatusHeader(Widget):
         if due:
             text.append("  ")
             text.append_text(due)
+        if self.war_room:
+            text.append("  ")
+            text.append_text(inert(self.war_room, single_line=True, max_len=90, style="cyan"))
         if self.read_only:
             text.append("  READ-ONLY", style="bold cyan")
         if "clock" not in dropped:

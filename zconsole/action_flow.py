@@ -104,6 +104,15 @@ class ActionFlow:
         # From this key press on, keys typed ahead (a target's name, "y") go to this screen.
         pending = PendingScreen(f"{source} {name}")
         self.app.push_screen(pending)
+        if self.app.attach_flow.attached and not self.runner.read_only:
+            # Attached, this console holds no connection: the collector's builds and runs it.
+            self.app.run_worker(
+                self.app.attach_flow.run_remote(source, name, record, pending),
+                name=f"remote:{source}.{name}",
+                group="actions",
+                exit_on_error=False,
+            )
+            return
         self.app.run_worker(
             self._build_and_run(source, name, check, record, pending),
             name=f"build:{source}.{name}",

@@ -30,6 +30,7 @@ from textual.widgets import Static
 from zconsole import registry
 from zconsole.action_flow import ActionFlow
 from zconsole.action_runner import ActionRunner
+from zconsole.attach_flow import AttachFlow
 from zconsole.checks.base import Check, CheckEvent, CheckResult, worst
 from zconsole.checks.secrets import redact
 from zconsole.config import Config
@@ -133,6 +134,7 @@ class ZConsoleApp(App[None]):
         poll: bool = True,
         clock: Callable[[], datetime] | None = None,
         tune_gc: bool = False,
+        attach_as: str = "console",
     ) -> None:
         super().__init__()
         self.config = config
@@ -162,6 +164,7 @@ class ZConsoleApp(App[None]):
         # layer asks it before every action.
         self.time_travel = TimeTravel(self, recording_path(config))
         self.action_flow = ActionFlow(self)
+        self.attach_flow = AttachFlow(self, what=attach_as)
         # The console records its polls too (unless a recorder already does): see on_mount.
         self.recording: RecordingSink | None = None
         self.recording_note = ""
@@ -216,9 +219,8 @@ class ZConsoleApp(App[None]):
         # Auto-focus may have run before the narrow layout hid the other panes (it picked the
         # containers table while the host tab showed): start on the active pane instead.
         self.action_show_pane(self.active_pane)
-        if self.poll:
-            self.run_worker(self._poll(), name="scheduler", group="scheduler", exit_on_error=False)
-            self.run_worker(self._open_recording(), name="recording", exit_on_error=False)
+        # Attach to this host's collector, else poll (and be the collector for the next one).
+        self.attach_flow.mount()
         self.set_interval(1.0, self._tick)
         self.incident_flow.mount()
         if self.config.discovered:
@@ -296,6 +298,7 @@ class ZConsoleApp(App[None]):
         """Scheduler listener; runs on the event loop, so it may touch widgets."""
         if self.recording is not None:
             self.recording.accept(result)
+        self.attach_flow.accept(result)
         self.latest[result.name] = result
         self.incident_flow.result(result)
         if self.time_travel.replaying:
@@ -476,6 +479,7 @@ class ZConsoleApp(App[None]):
                 )
 
     async def on_unmount(self) -> None:
+        self.attach_flow.close()
         self.scheduler.close()
         if self.recording is not None:
             self.recording.close()

@@ -9,7 +9,8 @@ whole lines, never fragments), and every string passes through :func:`redact` fi
 Fields of a line: ``time`` (UTC, ISO 8601), ``user``, ``host`` (this machine), ``client_host``
 (the SSH client's address when run over SSH, else empty), ``action``, ``title``, ``target``,
 ``risk``, ``source``, ``preview``, ``outcome``, ``detail`` (result or error text),
-``duration_s``.
+``duration_s``; for an action a collector ran for an attached console, ``tty`` (the asking
+user's terminal) and ``via`` (the collector) too.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ class Identity:
     user: str
     host: str
     client_host: str
+    #: The terminal the user asked from ("pts/3"), when known.
+    tty: str = ""
+    #: Which process ran it for them ("collector zconsole record pid 812"); "" for this one.
+    via: str = ""
 
     @classmethod
     def current(cls, env: Mapping[str, str] | None = None) -> Identity:
@@ -103,6 +108,10 @@ class AuditLog:
             "outcome": outcome.value,
             "detail": _bounded(detail),
         }
+        # Written only when set: an action run by the console itself reads as it always did.
+        fields.update(
+            {k: v for k, v in (("tty", self.identity.tty), ("via", self.identity.via)) if v}
+        )
         clean: dict[str, Any] = {k: redact(v) for k, v in fields.items()}
         clean["duration_s"] = round(duration_s, 3)
         return clean

@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     from zconsole import recording_cli
 
     recording_cli.add_parser(sub, parents=[shared])
+    from zconsole.attach import serve
+
+    serve.add_parser(sub, parents=[shared])
     restore = sub.add_parser(
         "redis-restore",
         parents=[shared],
@@ -153,7 +156,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from zconsole.discover_cli import discover_command
 
             return _exit(discover_command(config, args))
-        if not args.no_discover and args.command in (None, "snapshot", "config", "redis-restore"):
+        if not args.no_discover and args.command in (
+            None,
+            "snapshot",
+            "config",
+            "redis-restore",
+            "serve",
+        ):
             config = _with_discovery(config, args)
     except ConfigError as exc:
         error(str(exc))
@@ -174,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in ("incidents", "history"):
         handler = args.handler
         return int(handler(config, args))
-    if args.command == "record":
+    if args.command in ("record", "serve"):
         return _exit(int(args.handler(config, args)))
     return _exit(run_tui(config, target=args.target or ""))
 
@@ -206,7 +215,11 @@ def run_tui(config: Config, *, target: str = "") -> int:
     from zconsole.app import ZConsoleApp
     from zconsole.registry import build_checks
 
-    app = ZConsoleApp(config, build_checks(config), target=target, tune_gc=True)
+    # A browser tab of `zconsole serve` says so to the others attached (their headers).
+    attach_as = os.environ.get("ZCONSOLE_ATTACH_AS", "console")
+    app = ZConsoleApp(
+        config, build_checks(config), target=target, tune_gc=True, attach_as=attach_as
+    )
     app.run()
     return int(app.return_code or 0)
 

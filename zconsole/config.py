@@ -96,6 +96,18 @@ class RecordingConfig(_Section, frozen=True):
     max_mb: float = 100.0
 
 
+class WarroomConfig(_Section, frozen=True):
+    """One collector, many screens: consoles attach to the collector's socket."""
+
+    #: A console attaches to a running collector instead of polling (false: always poll).
+    attach: bool = True
+    #: The socket; empty means one per recording in the runtime dir (this user only). A shared
+    #: path (/run/zconsole/attach.sock) with ``group`` lets that group's consoles attach.
+    socket: str = ""
+    #: A unix group whose members may attach besides this user and root.
+    group: str = ""
+
+
 class Target(_Section, frozen=True):
     """A named set of overrides chosen with --target."""
 
@@ -122,6 +134,7 @@ class Config(_Section, frozen=True):
     mysql: MySQLSettings = msgspec.field(default_factory=MySQLSettings)
     incident: IncidentSettings = msgspec.field(default_factory=IncidentSettings)
     recording: RecordingConfig = msgspec.field(default_factory=RecordingConfig)
+    warroom: WarroomConfig = msgspec.field(default_factory=WarroomConfig)
     actions: list[CustomAction] = msgspec.field(default_factory=list)
     #: Where status updates are posted, and the Alertmanager / Prometheus listeners.
     notify: list[NotifyTarget] = msgspec.field(default_factory=list)

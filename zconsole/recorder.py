@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -138,6 +139,18 @@ def record_command(config: Config, *, interval_given: bool) -> int:
     hosted = start_hosted(config)
     if hosted is not None:
         host.add_sink(hosted)
+    from zconsole.attach.server import host_for
+
+    # Consoles of this host attach here and poll nothing themselves.
+    attach, attach_note = host_for(
+        {c.name: c for c in checks},
+        refresh=host.scheduler.refresh,
+        config=config,
+        describe=f"zconsole record pid {os.getpid()}",
+    )
+    if attach is not None:
+        host.add_sink(attach)
+        host.add_service(attach.run)
     names = ", ".join(c.name for c in checks)
     rec = config.recording
     print(
@@ -145,6 +158,7 @@ def record_command(config: Config, *, interval_given: bool) -> int:
         f"(keeps {rec.retention_h:g} h, at most {rec.max_mb:g} MB)",
         flush=True,
     )
+    print(f"zconsole record: {attach_note}", flush=True)
     asyncio.run(_run_until_signalled(host))
     return 0
 

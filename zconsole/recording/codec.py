@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import msgspec
 
@@ -84,3 +84,35 @@ def decode_snapshot(
 def duration_dms(snapshot: Snapshot[Any]) -> int:
     """Poll duration in tenths of a millisecond (the precision snapshot JSON shows)."""
     return round(snapshot.duration_ms * 10)
+
+
+class _Frame(msgspec.Struct, frozen=True):
+    status: str
+    collected_at: datetime
+    duration_ms: float
+
+
+_frame = msgspec.json.Decoder(_Frame)
+
+
+def snapshot_json(snapshot: Snapshot[Any]) -> dict[str, Any]:
+    """One Snapshot as a check of the snapshot JSON v1 envelope, with data as this codec
+    writes it (so :func:`decode_snapshot_json` gives the typed record back); redacted."""
+    tree = {
+        "status": snapshot.status.value,
+        "summary": snapshot.summary,
+        "collected_at": snapshot.collected_at.isoformat(),
+        "duration_ms": round(snapshot.duration_ms, 1),
+        "error": snapshot.error,
+        "configured": snapshot.configured,
+        "data": msgspec.to_builtins(snapshot.data),
+    }
+    return cast(dict[str, Any], redact_tree(tree))
+
+
+def decode_snapshot_json(source: str, raw: bytes) -> Snapshot[Any]:
+    """A check of the snapshot JSON v1 envelope back into its Snapshot (the same body decoder
+    as a recorded frame)."""
+    frame = _frame.decode(raw)
+    at = frame.collected_at.timestamp()
+    return decode_snapshot(source, at, frame.status, round(frame.duration_ms * 10), raw)
