@@ -145,7 +145,9 @@ class ZConsoleApp(App[None]):
         self.tune_gc = tune_gc
         #: Wall clock for the header (fixed in screen snapshot tests).
         self.clock = clock
-        self.scheduler = Scheduler(self.checks.values(), self.show_result)
+        self.scheduler = Scheduler(
+            self.checks.values(), self.show_result, after_first=self.call_after_refresh
+        )
         #: The newest result of each source: the one cache of them (evidence, the header).
         self.latest: dict[str, CheckResult] = {}
         #: The panes by source, found once: a DOM query walks every widget, and the clock tick and
