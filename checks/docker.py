@@ -30,6 +30,7 @@ An engine that cannot be reached is one clear sentence with the fix; reconnect a
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import re
 import shutil
@@ -486,16 +487,28 @@ def open_stats_stream(api: docker.APIClient, container_id: str) -> CancellableSt
 
 
 class _StatsStream:
-    """One container's stats stream, read by a daemon thread; keeps its two newest samples."""
+    """One container's stats stream, read by a daemon thread; keeps its newest frame.
+
+    The Engine sends a frame a second and the console looks every refresh (2 s), so the thread
+    only cuts the stream into frames and keeps the newest as bytes; :meth:`read` decodes it, once
+    per refresh. Each frame carries the sample before it (``precpu_stats``), so CPU % comes from
+    one frame, as ``docker stats`` computes it. The frames are read with http.client's
+    ``read1`` under the SDK's response, which is what the SDK's own stream helper reads through
+    urllib3 a byte at a time: measured with 20 containers, 0.31 % of a core for the SDK's decoded
+    stream against 0.14 % for this (plus one decode per refresh).
+    """
 
     def __init__(self, api: docker.APIClient, container_id: str) -> None:
         self.container_id = container_id
-        self.samples: deque[StatsSample] = deque(maxlen=2)
         self.done = threading.Event()
         self._api = api
         self._lock = threading.Lock()
         self._stream: CancellableStream[Any] | None = None
         self._cancelled = False
+        #: The newest complete frame, and how many frames have come (up to 2).
+        self._frame: bytes | None = None
+        self._frames = 0
+        self._decoded: tuple[bytes, tuple[float | None, int | None, int | None]] | None = None
         self.thread = threading.Thread(
             target=self._run, name=f"docker-stats-{container_id[:12]}", daemon=True
         )
@@ -510,11 +523,22 @@ class _StatsStream:
                 cancelled = self._cancelled
             if cancelled:
                 return
-            for raw in stream:
-                sample = parse_stats(raw)
-                if sample is not None:
-                    with self._lock:
-                        self.samples.append(sample)
+            raw: Any = stream
+            body = raw._response.raw._fp  # http.client.HTTPResponse: undoes the chunking
+            pending = b""
+            while True:
+                data = body.read1(65536)
+                if not data:
+                    return
+                pending += data
+                end = pending.rfind(b"\n")
+                if end < 0:
+                    continue
+                frame = pending[pending.rfind(b"\n", 0, end) + 1 : end]
+                pending = pending[end + 1 :]
+                with self._lock:
+                    self._frame = frame
+                    self._frames = min(self._frames + 1, 2)
         except Exception:  # noqa: BLE001, S110 - the container went away or the engine did
             pass
         finally:
@@ -532,14 +556,31 @@ class _StatsStream:
                 stream.close()
 
     def read(self) -> tuple[float | None, int | None, int | None, int]:
-        """(cpu %, memory used, memory limit, samples kept)."""
+        """(cpu %, memory used, memory limit, frames seen, up to 2)."""
         with self._lock:
-            samples = tuple(self.samples)
-        if not samples:
+            frame, frames = self._frame, self._frames
+        if frame is None:
             return None, None, None, 0
-        newest = samples[-1]
-        cpu = cpu_percent(samples[0], newest) if len(samples) == 2 else None
-        return cpu, newest.mem_bytes, newest.mem_limit_bytes, len(samples)
+        decoded = self._decoded
+        if decoded is None or decoded[0] is not frame:
+            decoded = (frame, _figures(frame))
+            self._decoded = decoded
+        cpu, mem, limit = decoded[1]
+        return cpu, mem, limit, frames
+
+
+def _figures(frame: bytes) -> tuple[float | None, int | None, int | None]:
+    """(cpu %, memory used, memory limit) of one stats frame; Nones if it is not one."""
+    try:
+        raw = json.loads(frame)
+    except ValueError:
+        return None, None, None
+    current = parse_stats(raw)
+    if current is None:
+        return None, None, None
+    previous = parse_stats({"cpu_stats": raw.get("precpu_stats") or {}})
+    cpu = cpu_percent(previous, current) if previous is not None else None
+    return cpu, current.mem_bytes, current.mem_limit_bytes
 
 
 # -- the check -----------------------------------------------------------------------------------

@@ -7,10 +7,11 @@ import itertools
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 from tests import services
 from zconsole.checks.base import Check, CheckResult, Status
-from zconsole.scheduler import Scheduler, collect_all
+from zconsole.scheduler import LEAD_WAIT_S, Scheduler, collect_all
 
 
 class CountingCheck(Check[int]):
@@ -195,3 +196,43 @@ async def test_first_polls_come_together_then_the_clocks_are_spread() -> None:
     # And each check keeps its own interval afterwards.
     for times in seen.values():
         assert times[2] - times[1] >= interval * 0.9
+
+
+async def test_with_after_first_the_first_check_polls_alone_until_its_data_is_shown() -> None:
+    """The host's first data is drawn before the other checks' first polls (which import their
+    client libraries) start; if it is never shown, they start after LEAD_WAIT_S anyway."""
+    checks = [CountingCheck(f"c{i}", interval=5.0) for i in range(3)]
+    order: list[str] = []
+    releases: list[Callable[[], None]] = []
+
+    scheduler = Scheduler(
+        checks, lambda r: order.append(r.name), after_first=lambda release: releases.append(release)
+    )
+    task = asyncio.create_task(scheduler.run())
+    try:
+        deadline = time.monotonic() + 5
+        while not releases and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+        assert order == ["c0"]  # the others wait for the first one's frame
+        releases[0]()
+        while len(order) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert sorted(order[1:]) == ["c1", "c2"]
+    finally:
+        task.cancel()
+        scheduler.close()
+
+    # Never shown (the first check's frame never comes): the others start after the wait.
+    order.clear()
+    scheduler = Scheduler(checks, lambda r: order.append(r.name), after_first=lambda _r: None)
+    started = time.monotonic()
+    task = asyncio.create_task(scheduler.run())
+    try:
+        while len(order) < 3 and time.monotonic() < started + 5:
+            await asyncio.sleep(0.01)
+        assert sorted(order) == ["c0", "c1", "c2"]
+        assert time.monotonic() - started >= LEAD_WAIT_S * 0.9
+    finally:
+        task.cancel()
+        scheduler.close()

@@ -147,11 +147,16 @@ class ZConsoleApp(App[None]):
         self.tune_gc = tune_gc
         #: Wall clock for the header (fixed in screen snapshot tests).
         self.clock = clock
-        self.scheduler = Scheduler(self.checks.values(), self.show_result)
+        self.scheduler = Scheduler(
+            self.checks.values(), self.show_result, after_first=self.call_after_refresh
+        )
         #: The newest result of each source: the one cache of them (evidence, the header).
         self.latest: dict[str, CheckResult] = {}
         #: The registry's sources this console shows (one left out only while not configured).
         self.sources = registry.shown(self.checks)
+        #: The panes by source, found once: a DOM query walks every widget, and the clock tick and
+        #: every poll's result looked them up.
+        self._panes: dict[str, Pane] = {}
         self.active_pane = self.sources[0].name
         #: The number keys, one per source of the registry (the palette lists them too).
         self.source_bindings = [
@@ -289,7 +294,7 @@ class ZConsoleApp(App[None]):
         header.refresh()
         self.incident_flow.tick()
         self.time_travel.tick()
-        for pane in self.main_screen.query(Pane):
+        for pane in self._all_panes().values():
             pane.tick()
 
     # -- data ----------------------------------------------------------------------------------
@@ -327,10 +332,12 @@ class ZConsoleApp(App[None]):
     # -- panes ---------------------------------------------------------------------------------
 
     def pane(self, name: str) -> Pane | None:
-        for pane in self.main_screen.query(Pane):
-            if pane.source == name:
-                return pane
-        return None
+        return self._all_panes().get(name)
+
+    def _all_panes(self) -> dict[str, Pane]:
+        if not self._panes or any(not p.is_attached for p in self._panes.values()):
+            self._panes = {p.source: p for p in self.main_screen.query(Pane)}
+        return self._panes
 
     def focused_pane(self) -> Pane | None:
         """The pane holding focus, else the active one: what keys and the `a` menu act on."""

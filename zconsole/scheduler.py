@@ -24,6 +24,8 @@ from zconsole.checks.base import Check, CheckResult, Snapshot, error_snapshot, n
 
 Listener = Callable[[CheckResult], None]
 T = TypeVar("T")
+#: The other checks' first polls wait at most this long for the first check's data to be shown.
+LEAD_WAIT_S = 0.5
 
 
 class _Slot:
@@ -44,9 +46,22 @@ class _Slot:
 class Scheduler:
     """Runs checks forever on the current asyncio loop; results go to ``listener``."""
 
-    def __init__(self, checks: Iterable[Check[Any]], listener: Listener) -> None:
+    def __init__(
+        self,
+        checks: Iterable[Check[Any]],
+        listener: Listener,
+        *,
+        after_first: Callable[[Callable[[], None]], object] | None = None,
+    ) -> None:
         self._slots = {c.name: _Slot(c) for c in checks}
         self._listener = listener
+        # With ``after_first`` (the app's call_after_refresh) the first check (the host: no
+        # client library to load) polls alone at start, and the others begin once its data is
+        # on the screen: their first polls import docker, psycopg, redis and httpx, and those
+        # imports in four threads held the GIL while the first frame with data was drawn.
+        self._after_first = after_first
+        self._lead = next(iter(self._slots.values()), None)
+        self._lead_shown = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         # Every check polls at once at start (first data as early as possible), then each clock
         # is shifted by its share of the interval: results arriving together meant one frame
@@ -86,9 +101,16 @@ class Scheduler:
         return await self._poll(self._slots[name])
 
     async def _loop(self, slot: _Slot) -> None:
+        if self._after_first is not None and slot is not self._lead:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._lead_shown.wait(), timeout=LEAD_WAIT_S)
         extra = slot.stagger
+        first = True
         while True:
             self._listener(await self._poll(slot))
+            if first and slot is self._lead and self._after_first is not None:
+                self._after_first(self._lead_shown.set)
+            first = False
             slot.wake.clear()
             # Armed only now, after the poll finished.
             with contextlib.suppress(TimeoutError):

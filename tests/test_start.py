@@ -1,0 +1,66 @@
+"""What runs before the first frame: building every check imports no backend client library
+(they load in each check's thread at its first poll), and the lazy module stands in for the
+real one once loaded."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from zconsole.checks.lazy import lazy
+
+CLIENTS = ("docker", "requests", "psycopg", "redis", "httpx")
+
+
+def test_building_every_check_imports_no_client_library(tmp_path: Path) -> None:
+    config = tmp_path / "zconsole.toml"
+    config.write_text(
+        "[docker]\n"
+        f'host = "unix://{tmp_path / "docker.sock"}"\n'
+        "[postgres]\n"
+        'dsn = "postgresql://app@127.0.0.1:1/app"\n'
+        "[redis]\n"
+        'url = "redis://127.0.0.1:1/0"\n'
+        "[[http.endpoints]]\n"
+        'url = "http://127.0.0.1:1/health"\n'
+    )
+    # Config loading reads the DSN and the Redis URL with psycopg's and redis-py's own parsers
+    # (so that their passwords are registered as those libraries read them): those two may be
+    # loaded by then. Building the checks and the app must load nothing more.
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from zconsole.config import load_config\n"
+        f"config = load_config(config_path=Path({str(config)!r}), env={{}})\n"
+        f"before = {{m for m in {CLIENTS!r} if m in sys.modules}}\n"
+        "import zconsole.app\n"
+        "from zconsole.registry import build_checks\n"
+        "checks = build_checks(config)\n"
+        "assert [c.name for c in checks] == ['host', 'docker', 'postgres', 'redis', 'http']\n"
+        "assert not any(type(c).__name__ == 'NotConfigured' for c in checks)\n"
+        f"after = {{m for m in {CLIENTS!r} if m in sys.modules}}\n"
+        "print(','.join(sorted(after - before)), '|', ','.join(sorted(after)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    loaded_by_checks, loaded = (part.strip() for part in done.stdout.split("|"))
+    assert loaded_by_checks == ""
+    assert not {"docker", "requests", "httpx"} & set(loaded.split(","))
+
+
+def test_a_lazy_module_imports_once_from_many_threads() -> None:
+    json_module = lazy("json")
+    seen: list[object] = []
+    threads = [threading.Thread(target=lambda: seen.append(json_module.loads)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    import json
+
+    assert seen == [json.loads] * 8
+    assert json_module.dumps({"a": 1}) == '{"a": 1}'
