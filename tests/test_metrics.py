@@ -11,13 +11,17 @@ import httpx
 import psycopg
 import pytest
 import redis
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests import services
 from tests.receivers import Receiver
+from zconsole import registry
+from zconsole.checks.base import CheckResult
 from zconsole.config import load_config
 from zconsole.notify import services as notify_services
 from zconsole.notify.listeners import MetricsServer
+from zconsole.notify.metrics import CheckMetrics
 from zconsole.registry import build_checks
 from zconsole.scheduler import Scheduler
 
@@ -86,7 +90,8 @@ async def test_metrics_has_every_checks_status_and_key_figures(
         return {tuple(sorted(s.labels.items())): s.value for s in families[name].samples}
 
     status = samples("zconsole_check_status")
-    assert {dict(k)["source"] for k in status} == {"host", "docker", "postgres", "redis", "http"}
+    # Every source of the registry has its status, configured or not.
+    assert {dict(k)["source"] for k in status} == {s.name for s in registry.SOURCES}
     assert status[(("source", "docker"),)] == 1.0  # not configured: unknown
     assert samples("zconsole_check_configured")[(("source", "docker"),)] == 0.0
     assert samples("zconsole_check_up")[(("source", "postgres"),)] == 1.0
@@ -107,3 +112,38 @@ async def test_metrics_has_every_checks_status_and_key_figures(
     # No secret in any label or value.
     for secret in (REDIS_PASSWORD, PG_PASSWORD, ENDPOINT_TOKEN):
         assert secret not in text
+
+
+@pytest.mark.mysql
+def test_mysql_has_its_connection_figures_beside_postgres(
+    mariadb_server: services.MariaDB,
+) -> None:
+    """The MySQL source exports the same families as PostgreSQL, under its own name."""
+    import pymysql
+
+    from zconsole.checks.mysql import MySQLCheck
+    from zconsole.checks.mysql_settings import MySQLSettings, parse_dsn
+
+    endpoint = parse_dsn(mariadb_server.dsn)
+    # A client of the server's own: the console hides its connection from what it counts.
+    other = pymysql.connect(
+        host=endpoint.host, port=endpoint.port, user=endpoint.user, password=endpoint.password or ""
+    )
+    check = MySQLCheck(MySQLSettings(), endpoint)
+    try:
+        snap = check.collect()
+    finally:
+        check.close()
+        other.close()
+    assert snap.ok_data, snap.error
+    metrics = CheckMetrics(hostname="web-01")
+    metrics.on_result(CheckResult(latest=snap, last_good=snap, last_good_at=0.0))
+    registry_ = CollectorRegistry()
+    registry_.register(metrics)
+    families = {
+        f.name: f for f in text_string_to_metric_families(generate_latest(registry_).decode())
+    }
+    (connections,) = families["zconsole_mysql_connections"].samples
+    assert connections.value >= 1  # the test's own client at the least
+    assert families["zconsole_mysql_connections_max"].samples[0].value > 0
+    assert "zconsole_mysql_blocked_sessions" in families

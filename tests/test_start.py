@@ -11,7 +11,7 @@ from pathlib import Path
 
 from zconsole.checks.lazy import lazy
 
-CLIENTS = ("docker", "requests", "psycopg", "redis", "httpx")
+CLIENTS = ("docker", "requests", "psycopg", "redis", "httpx", "pymysql")
 
 
 def test_building_every_check_imports_no_client_library(tmp_path: Path) -> None:
@@ -23,6 +23,8 @@ def test_building_every_check_imports_no_client_library(tmp_path: Path) -> None:
         'dsn = "postgresql://app@127.0.0.1:1/app"\n'
         "[redis]\n"
         'url = "redis://127.0.0.1:1/0"\n'
+        "[mysql]\n"
+        'dsn = "mysql://app@127.0.0.1:1/app"\n'
         "[[http.endpoints]]\n"
         'url = "http://127.0.0.1:1/health"\n'
     )
@@ -38,7 +40,8 @@ def test_building_every_check_imports_no_client_library(tmp_path: Path) -> None:
         "import zconsole.app\n"
         "from zconsole.registry import build_checks\n"
         "checks = build_checks(config)\n"
-        "assert [c.name for c in checks] == ['host', 'docker', 'postgres', 'redis', 'http']\n"
+        "names = ['host', 'docker', 'postgres', 'redis', 'http', 'mysql']\n"
+        "assert [c.name for c in checks] == names\n"
         "assert not any(type(c).__name__ == 'NotConfigured' for c in checks)\n"
         f"after = {{m for m in {CLIENTS!r} if m in sys.modules}}\n"
         "print(','.join(sorted(after - before)), '|', ','.join(sorted(after)))\n"
@@ -49,7 +52,7 @@ def test_building_every_check_imports_no_client_library(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     loaded_by_checks, loaded = (part.strip() for part in done.stdout.split("|"))
     assert loaded_by_checks == ""
-    assert not {"docker", "requests", "httpx"} & set(loaded.split(","))
+    assert not {"docker", "requests", "httpx", "pymysql"} & set(loaded.split(","))
 
 
 def test_a_lazy_module_imports_once_from_many_threads() -> None:

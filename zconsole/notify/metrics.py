@@ -155,39 +155,42 @@ def _docker(data: dict[str, Any], add: Callable[..., None]) -> None:
         add("zconsole_containers", "Containers by state.", count, {"state": label(state)})
 
 
-def _postgres(data: dict[str, Any], add: Callable[..., None]) -> None:
-    connections = data.get("connections") or {}
-    add("zconsole_postgres_connections", "Server connections.", connections.get("total"))
-    add(
-        "zconsole_postgres_connections_max",
-        "Usable connections (max_connections less the reserved ones).",
-        connections.get("max"),
-    )
-    add(
-        "zconsole_postgres_connections_percent",
-        "Connections in use, percent of the usable ones.",
-        connections.get("percent"),
-    )
-    for state, count in sorted((connections.get("by_state") or {}).items()):
+def _database(source: str) -> Callable[[dict[str, Any], Callable[..., None]], None]:
+    """PostgreSQL and MySQL share their record's shape (connections, long queries, blocking),
+    so they share their families, named by source (``zconsole_postgres_connections`` …)."""
+
+    def figures(data: dict[str, Any], add: Callable[..., None]) -> None:
+        name = f"zconsole_{source}"
+        connections = data.get("connections") or {}
+        add(f"{name}_connections", "Server connections.", connections.get("total"))
         add(
-            "zconsole_postgres_connections_by_state",
-            "Server connections by state.",
-            count,
-            {"state": label(state)},
+            f"{name}_connections_max",
+            "Usable connections (max_connections less the reserved ones).",
+            connections.get("max"),
         )
-    long_queries = data.get("long_queries") or ()
-    add(
-        "zconsole_postgres_long_queries",
-        "Sessions over the long-query threshold.",
-        len(long_queries),
-    )
-    longest = max((_num(q.get("duration_s")) or 0.0 for q in long_queries), default=0.0)
-    add("zconsole_postgres_longest_query_seconds", "The longest running query.", longest)
-    add(
-        "zconsole_postgres_blocked_sessions",
-        "Sessions waiting for a lock another session holds.",
-        len(data.get("blocking") or ()),
-    )
+        add(
+            f"{name}_connections_percent",
+            "Connections in use, percent of the usable ones.",
+            connections.get("percent"),
+        )
+        for state, count in sorted((connections.get("by_state") or {}).items()):
+            add(
+                f"{name}_connections_by_state",
+                "Server connections by state.",
+                count,
+                {"state": label(state)},
+            )
+        long_queries = data.get("long_queries") or ()
+        add(f"{name}_long_queries", "Sessions over the long-query threshold.", len(long_queries))
+        longest = max((_num(q.get("duration_s")) or 0.0 for q in long_queries), default=0.0)
+        add(f"{name}_longest_query_seconds", "The longest running query.", longest)
+        add(
+            f"{name}_blocked_sessions",
+            "Sessions waiting for a lock another session holds.",
+            len(data.get("blocking") or ()),
+        )
+
+    return figures
 
 
 def _redis(data: dict[str, Any], add: Callable[..., None]) -> None:
@@ -248,9 +251,10 @@ def _http(data: dict[str, Any], add: Callable[..., None]) -> None:
 FIGURES: dict[str, Callable[[dict[str, Any], Callable[..., None]], None]] = {
     "host": _host,
     "docker": _docker,
-    "postgres": _postgres,
+    "postgres": _database("postgres"),
     "redis": _redis,
     "http": _http,
+    "mysql": _database("mysql"),
 }
 
 
