@@ -49,6 +49,7 @@ from urllib.parse import urlsplit
 
 from zconsole.checks.base import Check, Status, now_utc, worst
 from zconsole.checks.container_logs import parse_engine_time, release_stream
+from zconsole.checks.docker_client import engine_client
 from zconsole.checks.docker_settings import DockerSettings
 from zconsole.checks.lazy import lazy
 from zconsole.checks.secrets import redact
@@ -423,7 +424,7 @@ def make_client(
         if tunnel is None or not tunnel.alive():
             raise SshTunnelError(tunnel.problem() if tunnel is not None else "no ssh tunnel")
         base_url = tunnel.local_url
-    return docker.DockerClient(base_url=base_url, timeout=max(int(timeout), 1), max_pool_size=pool)
+    return engine_client(base_url, timeout=max(int(timeout), 1), pool=pool)
 
 
 # -- stats ---------------------------------------------------------------------------------------

@@ -14,13 +14,7 @@ import threading
 import time
 from typing import Any
 
-
-def engine_api(url: str, *, timeout: float) -> Any:
-    """An Engine API client for the local engine the host pane links to: the one place the host
-    side makes one (its names here, and the host mitigations' prune)."""
-    import docker
-
-    return docker.APIClient(base_url=url, timeout=max(1, round(timeout)))
+from zconsole.checks.docker_client import engine_api
 
 
 class DockerNames:

@@ -529,8 +529,10 @@ class PostgresCheck(Check[PostgresData]):
             return None
         import docker
 
+        from zconsole.checks.docker_client import engine_client
+
         try:
-            client = docker.DockerClient(base_url=self.docker_url, timeout=3)
+            client = engine_client(self.docker_url, timeout=3, pool=1)
         except docker.errors.DockerException:
             return None
         try:

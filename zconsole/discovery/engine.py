@@ -16,6 +16,7 @@ from typing import Any
 import docker
 import docker.errors
 
+from zconsole.checks.docker_client import engine_client
 from zconsole.checks.secrets import register_secret
 from zconsole.discovery.facts import ServiceFacts, is_postgres, is_redis
 
@@ -117,7 +118,7 @@ def _password_files(client: docker.DockerClient, facts: ServiceFacts) -> dict[st
 
 
 def client_for(url: str) -> docker.DockerClient:
-    return docker.DockerClient(base_url=url, timeout=API_TIMEOUT_S)
+    return engine_client(url, timeout=API_TIMEOUT_S, pool=2)
 
 
 def containers(url: str) -> list[ServiceFacts]:

@@ -23,8 +23,8 @@ import psutil
 
 from zconsole.actions import Action, ActionError, Risk, risk_for
 from zconsole.checks.base import Check
+from zconsole.checks.docker_client import engine_api
 from zconsole.checks.host import HostCheck, ProcessInfo
-from zconsole.checks.host_containers import engine_api
 from zconsole.checks.host_settings import HostSettings
 from zconsole.checks.secrets import redact
 from zconsole.checks.units import human_bytes

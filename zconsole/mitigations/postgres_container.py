@@ -18,6 +18,7 @@ from typing import Any
 
 from zconsole.actions import Action, ActionError, Risk
 from zconsole.checks.base import Check
+from zconsole.checks.docker_client import engine_client
 from zconsole.checks.postgres import APPLICATION_NAME, PostgresCheck
 from zconsole.checks.secrets import redact
 from zconsole.discovery.engine import COMPOSE_PROJECT, COMPOSE_SERVICE
@@ -41,9 +42,7 @@ def frames_iter(sock: Any, tty: bool) -> Iterator[tuple[int, bytes]]:
 
 
 def _client(url: str) -> Any:
-    import docker
-
-    return docker.DockerClient(base_url=url, timeout=60)
+    return engine_client(url, timeout=60, pool=2)
 
 
 def _close_socket(sock: Any) -> None:
