@@ -15,6 +15,9 @@ MASK = "***"
 
 _lock = threading.Lock()
 _known: set[str] = set()
+#: The known secrets, longest first (a secret inside a longer one is replaced after it). Sorted
+#: when one is registered, not on every call: the recorder redacts every string of every poll.
+_by_length: tuple[str, ...] = ()
 
 # scheme://user:password@host  ->  scheme://user:***@host. The password runs to the LAST "@"
 # before the host, as urllib and the drivers parse it: a raw "@" in a password ("p@ss") is common.
@@ -51,18 +54,18 @@ _MIN_SECRET_LEN = 3
 
 def register_secret(value: str | None) -> None:
     """Remember a secret value so that it is masked wherever it later appears."""
+    global _by_length
     if value and len(value) >= _MIN_SECRET_LEN:
         with _lock:
             _known.add(value)
+            _by_length = tuple(sorted(_known, key=len, reverse=True))
 
 
 def redact(text: str) -> str:
     """Mask every known secret and every password in URL, keyword or SQL ``PASSWORD '…'`` syntax."""
     if not text:
         return text
-    with _lock:
-        known = sorted(_known, key=len, reverse=True)
-    for secret in known:
+    for secret in _by_length:  # one tuple, replaced whole when a secret is registered
         if secret in text:
             text = text.replace(secret, MASK)
     # Cheap tests first: every query text of every session passes through here on each poll.

@@ -75,6 +75,14 @@ async def test_show_asks_for_a_layout_only_when_the_height_changes(
         assert ("Static", True) in calls
         await pilot.pause()
         assert static.size.height == 3
+        static.display = False
+        await pilot.pause()
+        calls.clear()
+        assert show(static, "one\ntwo\nthree\nfour")  # hidden: nothing to lay out now
+        assert not any(layout for _, layout in calls)
+        static.display = True
+        await pilot.pause()
+        assert static.size.height == 4
 
 
 class SideBySideApp(App[None]):

@@ -64,7 +64,12 @@ def show(static: Static, content: Text | str) -> bool:
         return False
     width = static.content_size.width
     before = static.content_size.height
-    if not static.is_mounted or not width or not static.display:
+    if not static.display:
+        # Hidden (a pane's one-line form, shown only when folded): when it is shown, that
+        # change of display lays the screen out anyway.
+        static.update(content, layout=False)
+        return True
+    if not static.is_mounted or not width:
         static.update(content)
         return True
     static.update(content, layout=False)
