@@ -22,7 +22,7 @@ from zconsole.checks.base import CheckResult, Snapshot
 from zconsole.checks.mysql import MySQLCheck
 from zconsole.checks.mysql_settings import MySQLSettings, parse_dsn
 from zconsole.config import Config, GeneralConfig
-from zconsole.widgets.confirm import ConfirmScreen, TypeTargetScreen
+from zconsole.widgets.confirm import ConfirmScreen
 from zconsole.widgets.header import TabBar
 from zconsole.widgets.mysql import MySQLPane
 
@@ -114,13 +114,14 @@ async def test_kill_root_blocker_through_pilot_frees_the_waiter(
             pane.query_one("#my-blocking", DataTable).focus()
             await pilot.pause()
             await pilot.press("B")
-            await wait_until(pilot, lambda: isinstance(app.screen, TypeTargetScreen))
+            # One connection: y/N, as for one PostgreSQL backend (confirmation by risk).
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             preview = app.screen.preview  # type: ignore[attr-defined]
             assert f"KILL {scenario.holder}" in preview
             assert f"id {scenario.waiter.id} " in preview and "UPDATE t SET v = v + 10" in preview
             assert not scenario.waiter.done.is_set()
-            await pilot.press(*str(scenario.holder), "enter")
-            await wait_until(pilot, lambda: not isinstance(app.screen, TypeTargetScreen))
+            await pilot.press("y")
+            await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
             await app.workers.wait_for_complete()
             assert scenario.waiter.done.wait(20)
             assert scenario.waiter.succeeded, scenario.waiter.outcome

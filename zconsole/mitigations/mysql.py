@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from zconsole.actions import Action, ActionError, Risk
+from zconsole.actions import Action, ActionError, Risk, risk_for
 from zconsole.checks.base import Check
 from zconsole.checks.mysql import Blocked, MySQLCheck, MySQLError, Session
 from zconsole.checks.secrets import redact
@@ -122,7 +122,7 @@ def kill_connection(check: Check[Any], record: object) -> Action:
     return Action(
         title=f"KILL connection {s.id}",
         target=str(s.id),
-        risk=Risk.DESTRUCTIVE,
+        risk=risk_for(),
         preview=_preview("KILL", [s], "the same connection"),
         execute=lambda: _execute(my, query_only=False, condition=ANY_STATE, targets=[s]),
         timeout=my.timeout + 5,
@@ -143,7 +143,7 @@ def _bulk(
     return Action(
         title=f"{title}: {len(targets)} connections",
         target=f"{len(targets)} connections",
-        risk=Risk.DESTRUCTIVE,
+        risk=risk_for(targets=len(targets)),
         preview=_preview("KILL", targets, condition.replace("%s", f"{secs:g}")),
         execute=lambda: _execute(
             my, query_only=False, condition=condition, targets=targets, params=[int(secs)]
@@ -219,7 +219,7 @@ def kill_root_blocker(check: Check[Any], record: object) -> Action:
     return Action(
         title=f"Kill root blocker {root.id}",
         target=str(root.id),
-        risk=Risk.DESTRUCTIVE,
+        risk=risk_for(),
         preview=redact("\n".join(lines)),
         execute=lambda: _execute(
             my, query_only=False, condition=ANY_STATE, targets=[root], still_blocking=True
