@@ -24,6 +24,13 @@ from zconsole.terminal import error, out, safe
 _UNSET: dict[str, Callable[[Config], bool]] = {
     "postgres": lambda c: not c.postgres.dsn,
     "redis": lambda c: not c.redis.url,
+    # ~/.my.cnf is a config file: it outranks discovery, as the other config files do.
+    "mysql": lambda c: (
+        not c.mysql.dsn
+        and not (
+            Path(c.mysql.my_cnf).expanduser() if c.mysql.my_cnf else Path.home() / ".my.cnf"
+        ).is_file()
+    ),
     "docker": lambda c: c.docker.enabled and not c.docker.host,
     "http": lambda c: not c.http.endpoints,
 }
@@ -33,7 +40,7 @@ def add_parser(sub: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> Non
     parser = sub.add_parser(
         "discover",
         parents=list(parents),
-        help="list the PostgreSQL, Redis, Docker and HTTP sources found with nothing configured",
+        help="list the PostgreSQL, Redis, MySQL, Docker and HTTP sources found unconfigured",
     )
     parser.add_argument(
         "--write", type=Path, metavar="FILE", help="write the chosen sources as a config file"

@@ -9,7 +9,7 @@ from typing import Any
 from zconsole.checks.credentials import register_url_secret
 from zconsole.checks.secrets import password_of_url, redact, register_secret
 
-KINDS = ("docker", "postgres", "redis", "http")
+KINDS = ("docker", "postgres", "redis", "mysql", "http")
 
 # Which candidate of a kind wins, best first. The application's own settings name the server it
 # really uses; in a Compose project directory the project's services beat local defaults.
@@ -122,7 +122,11 @@ class Discovery:
         """The config keys discovery fills, for the lowest layer of config."""
         layer: dict[str, Any] = {}
         wanted = set(kinds)
-        keys = {"postgres": ("postgres", "dsn"), "redis": ("redis", "url")}
+        keys = {
+            "postgres": ("postgres", "dsn"),
+            "redis": ("redis", "url"),
+            "mysql": ("mysql", "dsn"),
+        }
         keys["docker"] = ("docker", "host")
         for kind, (section, key) in keys.items():
             chosen = self.chosen(kind)

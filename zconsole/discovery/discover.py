@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from zconsole.checks.docker_settings import is_local_engine
+from zconsole.checks.mysql_settings import is_mysql_url
 from zconsole.checks.secrets import redact
 from zconsole.discovery import compose, engine, local
 from zconsole.discovery.candidates import (
@@ -32,6 +33,7 @@ from zconsole.discovery.facts import (
     address_of,
     app_urls,
     healthcheck_urls,
+    is_mysql,
     is_postgres,
     is_redis,
     server_of,
@@ -86,6 +88,9 @@ def _server_url(server: Server, address: Address, database: str = "") -> str:
     if server.kind == "postgres":
         netloc = _netloc(server.user, server.password, address.host, address.port)
         return f"postgresql://{netloc}/{quote(database or server.database, safe='')}"
+    if server.kind == "mysql":
+        netloc = _netloc(server.user, server.password, address.host, address.port)
+        return f"mysql://{netloc}/{quote(database or server.database, safe='')}"
     netloc = _netloc("", server.password, address.host, address.port)
     return f"redis://{netloc}/{database or '0'}"
 
@@ -130,15 +135,23 @@ def _same_server(a: Candidate, host: str, port: int) -> bool:
     return (parts.hostname or "") == host and (parts.port or 0) == port
 
 
+DEFAULT_PORTS = {"postgres": 5432, "redis": 6379, "mysql": 3306}
+
+
+def _kind_of(url: str) -> str:
+    """The server kind an application URL names."""
+    if url.startswith("postgres"):
+        return "postgres"
+    return "mysql" if is_mysql_url(url) else "redis"
+
+
 def _resolve_app_url(
     url: str, app: _Service, services: list[_Service]
 ) -> tuple[str, int, str, _Service | None] | None:
     """(host, port, route, the server's service) a URL of the app's environment points at."""
     parts = urlsplit(url)
     host = parts.hostname or ""
-    kind = "postgres" if parts.scheme.startswith("postgres") else "redis"
-    default_port = 5432 if kind == "postgres" else 6379
-    port = parts.port or default_port
+    port = parts.port or DEFAULT_PORTS[_kind_of(url)]
     peers = [s for s in services if s.facts.project == app.facts.project and s is not app]
     target = next((s for s in peers if host in s.facts.aliases), None)
     if target is not None:
@@ -164,7 +177,7 @@ def _app_candidates(services: list[_Service], servers: list[Candidate]) -> list[
     result = list(servers)
     for app in services:
         for var, url in app_urls(app.facts):
-            if not url.startswith(("postgres", "redis", "rediss")):
+            if not url.startswith(("postgres", "redis", "rediss", "mysql", "mariadb")):
                 continue
             resolved = _resolve_app_url(url, app, services)
             if resolved is None:
@@ -173,7 +186,7 @@ def _app_candidates(services: list[_Service], servers: list[Candidate]) -> list[
             named_by = f"{var} of {app.facts.service or app.facts.name}"
             tier = TIER_APP_IN_PROJECT if app.in_project else TIER_APP_ELSEWHERE
             parts = urlsplit(url)
-            kind = "postgres" if parts.scheme.startswith("postgres") else "redis"
+            kind = _kind_of(url)
             match = next(
                 (i for i, c in enumerate(result) if c.kind == kind and _same_server(c, host, port)),
                 None,
@@ -184,7 +197,7 @@ def _app_candidates(services: list[_Service], servers: list[Candidate]) -> list[
                 if not url_parts.password and parts.password:
                     # The server's own facts have no password; the application's URL has one.
                     found = replace(found, url=_with_netloc(url, host, port))
-                elif kind == "postgres" and parts.path.strip("/"):
+                elif kind in ("postgres", "mysql") and parts.path.strip("/"):
                     found = replace(found, url=found.url.rsplit("/", 1)[0] + parts.path)
                 result[match] = replace(
                     found, named_by=found.named_by or named_by, tier=min(found.tier, tier)
@@ -214,7 +227,11 @@ def _app_candidates(services: list[_Service], servers: list[Candidate]) -> list[
 
 def _with_netloc(url: str, host: str, port: int) -> str:
     parts = urlsplit(url)
-    scheme = "postgresql" if parts.scheme.startswith("postgres") else parts.scheme
+    scheme = parts.scheme
+    if scheme.startswith("postgres"):
+        scheme = "postgresql"
+    elif is_mysql_url(url):
+        scheme = "mysql"  # SQLAlchemy's mysql+pymysql:// is the same server
     from urllib.parse import unquote
 
     netloc = _netloc(unquote(parts.username or ""), unquote(parts.password or ""), host, port)
@@ -226,7 +243,7 @@ def _http_candidates(services: list[_Service]) -> list[Candidate]:
     seen: set[str] = set()
     for svc in services:
         facts = svc.facts
-        if is_postgres(facts) or is_redis(facts):
+        if is_postgres(facts) or is_redis(facts) or is_mysql(facts):
             continue
         tier = TIER_PROJECT if svc.in_project else TIER_CONTAINER
         covered: set[int] = set()

@@ -2,8 +2,8 @@
 
 One record, :class:`ServiceFacts`, whether it was read from the Engine API (a container) or from
 a Compose file on disk (a service that may not be running): image, command, environment, ports,
-network mode, healthcheck. The functions below turn those facts into servers (PostgreSQL, Redis)
-and the address to reach them by — pure, so the rules are tested without an engine.
+network mode, healthcheck. The functions below turn those facts into servers (PostgreSQL,
+Redis, MySQL) and the address to reach them by — pure, so the rules are tested without an engine.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 #: PostgreSQL images: the official one and its common relatives (the repository part of the image).
 POSTGRES_IMAGES = re.compile(
@@ -21,6 +22,12 @@ POSTGRES_IMAGES = re.compile(
 #: Redis and its drop-in relatives.
 REDIS_IMAGES = re.compile(r"(^|/)(redis|redis-stack-server|valkey|keydb|dragonfly)(:|@|$)")
 REDIS_SERVERS = ("redis-server", "valkey-server", "keydb-server")
+#: MySQL and MariaDB: the official images and their common relatives (Percona, bitnami, ubi).
+MYSQL_IMAGES = re.compile(
+    r"(^|/)(mysql|mysql-server|mariadb|percona|percona-server|percona-server-mysql|"
+    r"percona-xtradb-cluster|mariadb-galera)(:|@|$)"
+)
+MYSQL_SERVERS = ("mysqld", "mariadbd", "mysqld_safe", "mariadbd-safe")
 
 #: The application's own settings, in the names our users' runbooks use.
 APP_DATABASE_VARS = ("DATABASE_URL",)
@@ -67,7 +74,7 @@ class ServiceFacts:
 class Server:
     """A PostgreSQL or Redis server a service runs, with the credentials it was given."""
 
-    kind: str  # "postgres" | "redis"
+    kind: str  # "postgres" | "redis" | "mysql"
     #: The port the server listens on inside its container.
     port: int
     user: str = ""
@@ -101,6 +108,12 @@ def is_redis(facts: ServiceFacts) -> bool:
     if REDIS_IMAGES.search(_image_repo(facts.image)):
         return True
     return any(arg.rsplit("/", 1)[-1] in REDIS_SERVERS for arg in facts.command[:3])
+
+
+def is_mysql(facts: ServiceFacts) -> bool:
+    if MYSQL_IMAGES.search(_image_repo(facts.image)):
+        return True
+    return any(arg.rsplit("/", 1)[-1] in MYSQL_SERVERS for arg in facts.command[:3])
 
 
 def _option(argv: Sequence[str], *names: str) -> str | None:
@@ -194,8 +207,71 @@ def redis_server(facts: ServiceFacts) -> Server | None:
     return Server("redis", port, password=password, evidence=tuple(evidence))
 
 
+def _env_or_file(facts: ServiceFacts, names: Sequence[str]) -> tuple[str, str]:
+    """(value, the variable it came from) of the first name set, directly or as ``NAME_FILE``
+    (whose file was read from inside the container, or from the Compose file's secrets)."""
+    for name in names:
+        if facts.env.get(name):
+            return facts.env[name], name
+        path = facts.env.get(name + "_FILE")
+        if path and facts.files.get(path) is not None:
+            return facts.files[path].strip("\r\n"), f"{name}_FILE ({path})"
+    return "", ""
+
+
+def mysql_server(facts: ServiceFacts) -> Server | None:
+    """MySQL or MariaDB from the official images' variables (``MYSQL_*``, ``MARIADB_*``) and
+    bitnami's; the application user when it has a password, else root."""
+    if not is_mysql(facts):
+        return None
+    evidence: list[str] = []
+    user, user_var = _env_or_file(facts, ("MARIADB_USER", "MYSQL_USER"))
+    password, password_var = _env_or_file(facts, ("MARIADB_PASSWORD", "MYSQL_PASSWORD"))
+    if not (user and password):
+        # Root is the account the official images always create; its password is the one set.
+        user = "root"
+        password, password_var = _env_or_file(
+            facts, ("MARIADB_ROOT_PASSWORD", "MYSQL_ROOT_PASSWORD")
+        )
+    else:
+        evidence.append(user_var)
+    if password_var:
+        evidence.append(password_var)
+    database, _ = _env_or_file(facts, ("MARIADB_DATABASE", "MYSQL_DATABASE"))
+    argv = _command_argv(facts.command)
+    port = 3306
+    for name, value in (
+        ("--port in its command", _option(argv, "--port", "-P")),
+        ("MYSQL_TCP_PORT", facts.env.get("MYSQL_TCP_PORT")),
+        ("MARIADB_PORT_NUMBER", facts.env.get("MARIADB_PORT_NUMBER")),
+        ("MYSQL_PORT_NUMBER", facts.env.get("MYSQL_PORT_NUMBER")),
+    ):
+        if _int(value):
+            port = _int(value) or port
+            evidence.append(f"{name} ({port})")
+            break
+    return Server("mysql", port, user, password, database, tuple(evidence))
+
+
 def server_of(facts: ServiceFacts) -> Server | None:
-    return postgres_server(facts) or redis_server(facts)
+    return postgres_server(facts) or redis_server(facts) or mysql_server(facts)
+
+
+#: Laravel's database settings (its ``.env``): a MySQL server named piece by piece.
+LARAVEL_DB_VARS = ("DB_HOST", "DB_PORT", "DB_DATABASE", "DB_USERNAME", "DB_PASSWORD")
+
+
+def _laravel_url(env: Mapping[str, str]) -> str:
+    """``DB_CONNECTION=mysql|mariadb`` + ``DB_HOST``… as one mysql:// URL, or ""."""
+    if env.get("DB_CONNECTION", "").lower() not in ("mysql", "mariadb") or not env.get("DB_HOST"):
+        return ""
+    user = quote(env.get("DB_USERNAME", ""), safe="")
+    password = env.get("DB_PASSWORD", "")
+    auth = user + (":" + quote(password, safe="") if password else "")
+    host = env["DB_HOST"]
+    port = f":{env['DB_PORT']}" if _int(env.get("DB_PORT")) else ""
+    database = quote(env.get("DB_DATABASE", ""), safe="")
+    return f"mysql://{auth + '@' if auth else ''}{host}{port}/{database}"
 
 
 def address_of(facts: ServiceFacts, port: int) -> Address | None:
@@ -223,6 +299,9 @@ def app_urls(facts: ServiceFacts) -> list[tuple[str, str]]:
         value = facts.env.get(var, "")
         if value and "://" in value:
             out.append((var, value))
+    laravel = _laravel_url(facts.env)
+    if laravel and not any(url.startswith(("mysql", "mariadb")) for _, url in out):
+        out.append(("DB_CONNECTION", laravel))
     return out
 
 
