@@ -18,7 +18,7 @@ import docker.errors
 
 from zconsole.checks.docker_client import engine_client
 from zconsole.checks.secrets import register_secret
-from zconsole.discovery.facts import ServiceFacts, is_postgres, is_redis
+from zconsole.discovery.facts import ServiceFacts, is_mysql, is_postgres, is_redis
 
 COMPOSE_PROJECT = "com.docker.compose.project"
 COMPOSE_SERVICE = "com.docker.compose.service"
@@ -106,11 +106,13 @@ def read_container_file(client: docker.DockerClient, container_id: str, path: st
 
 
 def _password_files(client: docker.DockerClient, facts: ServiceFacts) -> dict[str, str]:
-    if not (is_postgres(facts) or is_redis(facts)):
+    if not (is_postgres(facts) or is_redis(facts) or is_mysql(facts)):
         return {}
+    # The MySQL images take the user and database from files as well as the password.
+    wanted = ("_PASSWORD_FILE", "_USER_FILE", "_DATABASE_FILE") if is_mysql(facts) else ()
     out: dict[str, str] = {}
     for var, path in facts.env.items():
-        if var.endswith("_PASSWORD_FILE") and path.startswith("/"):
+        if var.endswith(("_PASSWORD_FILE", *wanted)) and path.startswith("/"):
             text = read_container_file(client, facts.container_id, path)
             if text is not None:
                 out[path] = text
