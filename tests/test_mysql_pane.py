@@ -24,8 +24,7 @@ from zconsole.checks.mysql_settings import MySQLSettings, parse_dsn
 from zconsole.config import Config, GeneralConfig
 from zconsole.widgets.confirm import ConfirmScreen
 from zconsole.widgets.header import TabBar
-from zconsole.widgets.mysql import ACTIVITY_COLUMNS, MySQLPane
-from zconsole.widgets.table import Table
+from zconsole.widgets.mysql import MySQLPane
 
 pytestmark = pytest.mark.mysql
 __all__ = ["scenario"]  # the fixture, shared with tests/test_mysql.py
@@ -318,42 +317,5 @@ def test_a_hung_server_is_an_error_within_the_timeout_and_recovers(
         assert snap.error is not None and "no answer within 2 s" in snap.error, snap.error
         assert elapsed < 3.0 + 1.0  # the socket timeout sits inside the poll's timeout
         services.wait_for(lambda: check.collect().ok_data, 30, "the check back after SIGCONT", 0.5)
-    finally:
-        check.close()
-
-
-async def test_narrow_tab_keeps_state_time_and_query_and_the_root_blocker(
-    scenario: Scenario, tmp_path: Path
-) -> None:
-    """At 60 columns the activity table drops who (command, host) before what and how long;
-    the connections table gets its rows first and the blocking tree shows its root."""
-    check = scenario.check()
-    try:
-        snap, _ = collect(check)
-        app = make_app(tmp_path, check)
-        async with app.run_test(size=(60, 40)) as pilot:
-            app.show_result(result_of(snap))
-            await pilot.press("6")
-            await pilot.pause()
-            pane = app.query_one(MySQLPane)
-            activity = pane.query_one("#my-activity", Table)
-            shown = set(activity.shown_columns)
-            assert {"id", "time", "state"} <= shown, shown
-            assert "command" not in shown, shown
-            # What is dropped goes by priority: the shown ones are the most important ones.
-            by_priority = [c.label for c in sorted(ACTIVITY_COLUMNS, key=lambda c: c.priority)]
-            assert shown == set(by_priority[: len(shown)]), shown
-            blocking = pane.query_one("#my-blocking", Table)
-            assert {"blocking tree", "state"} <= set(blocking.shown_columns)
-            # The table's first rows before any line of figures; the tree is on screen.
-            assert snap.data is not None
-            sessions = len(snap.data.long_queries)
-            assert activity.region.height >= min(sessions, 12) + 1
-            assert blocking.region.height >= 2
-            first = rows(blocking)[0]
-            assert f"{scenario.holder} ROOT" in first[0]
-            blocks = pane.blocks()
-            assert blocks[0].widget is activity and blocks[0].grows
-            assert blocks[1].widget is blocking
     finally:
         check.close()

@@ -20,9 +20,9 @@ from zconsole.checks.units import human_bytes
 from zconsole.widgets.db_text import counts_line, name_cell, query_cell
 from zconsole.widgets.format import STATUS_STYLE, bar, human_duration
 from zconsole.widgets.messages import MitigationRequested
-from zconsole.widgets.pane import Block, Pane
+from zconsole.widgets.pane import Pane
 from zconsole.widgets.quiet import show
-from zconsole.widgets.table import Column, Table
+from zconsole.widgets.table import Table
 from zconsole.widgets.text import inert
 
 if TYPE_CHECKING:
@@ -30,29 +30,6 @@ if TYPE_CHECKING:
 
 FULL_QUERY_LEN = 4000
 DEADLOCK_LINES = 6
-#: By priority (lower kept longer): what a connection is doing and for how long, then who.
-ACTIVITY_COLUMNS = (
-    Column("id", 1),
-    Column("user", 4),
-    Column("host", 6),
-    Column("db", 5),
-    Column("command", 7),
-    Column("time", 2),
-    Column("state", 0),
-    Column("info", 3, shrink_to=16),
-)
-BLOCKING_COLUMNS = (
-    Column("blocking tree", 0),
-    Column("user", 5),
-    Column("state", 1),
-    Column("trx open", 2),
-    Column("waits", 4),
-    Column("query", 3, shrink_to=16),
-)
-#: Rows a table is sure of before any secondary block gets one (it may grow past them).
-TABLE_ROWS_FIRST = 12
-FULL_QUERY_LINES = 6
-NOMINAL_WIDTH = 80
 
 
 def _state(s: Session | Blocked) -> Text:
@@ -65,8 +42,10 @@ class MySQLPane(Pane):
     """One MySQL or MariaDB server."""
 
     DEFAULT_CSS = """
-    MySQLPane #my-query { color: $text-muted; }
-    MySQLPane #my-deadlock { color: $text-muted; }
+    MySQLPane #my-activity { height: 1fr; min-height: 4; }
+    MySQLPane #my-blocking { height: auto; max-height: 10; }
+    MySQLPane #my-query { height: auto; max-height: 6; color: $text-muted; }
+    MySQLPane #my-deadlock { height: auto; max-height: 7; color: $text-muted; }
     MySQLPane .my--line { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
     MySQLPane #my-notes { color: $warning; }
     """
@@ -94,51 +73,14 @@ class MySQLPane(Pane):
         yield Static("", id="my-health", classes="my--line")
         yield Static("", id="my-replication", classes="my--line")
         yield Static("", id="my-notes", classes="my--line")
-        yield Table(id="my-activity", cursor_type="row", columns=ACTIVITY_COLUMNS)
+        activity: DataTable[Any] = Table(id="my-activity", cursor_type="row")
+        activity.add_columns("id", "user", "host", "db", "command", "time", "state", "info")
+        yield activity
         yield Static("", id="my-query")
-        yield Table(id="my-blocking", cursor_type="row", columns=BLOCKING_COLUMNS)
+        blocking: DataTable[Any] = Table(id="my-blocking", cursor_type="row")
+        blocking.add_columns("blocking tree", "user", "state", "trx open", "waits", "query")
+        yield blocking
         yield Static("", id="my-deadlock")
-
-    def blocks(self) -> list[Block]:
-        """The connections first; the blocking tree when there is a blocker; then the lines of
-        figures; the latest deadlock last (it is history, not the incident's present)."""
-        if self.data is None:
-            return []
-        my = self.data
-
-        def line(selector: str, least: int, want: int) -> Block:
-            return Block(self.query_one(selector), least, want)
-
-        sessions = len(self._activity)
-        blockers = len(self._blocking)
-        query = self.query_one("#my-query", Static).content
-        query_lines = 0
-        if isinstance(query, Text) and query.plain:
-            # At a nominal width, not the pane's: what a pane wants must not depend on the width
-            # its place gives it, or placing the panes could go round in circles.
-            query_lines = min(FULL_QUERY_LINES, -(-query.cell_len // NOMINAL_WIDTH))
-        notes = len(my.limitations)
-        deadlock = self.query_one("#my-deadlock", Static).content
-        deadlock_lines = len(deadlock.plain.splitlines()) if isinstance(deadlock, Text) else 0
-        return [
-            Block(
-                self.query_one("#my-activity", Table),
-                min(sessions, TABLE_ROWS_FIRST) + 1,
-                sessions + 1,
-                grows=True,
-            ),
-            Block(
-                self.query_one("#my-blocking", Table),
-                min(blockers, 8) + 1 if blockers else 0,
-                blockers + 1 if blockers else 0,
-            ),
-            line("#my-connections", 1, 3),
-            line("#my-notes", 1 if notes else 0, notes),
-            line("#my-health", 1, 3 if my.dump is not None else 2),
-            line("#my-query", 1 if query_lines else 0, query_lines),
-            line("#my-replication", 1, 1),
-            line("#my-deadlock", 1 if deadlock_lines else 0, deadlock_lines),
-        ]
 
     # -- rendering -----------------------------------------------------------------------------
 
@@ -150,11 +92,13 @@ class MySQLPane(Pane):
         show(self.query_one("#my-replication", Static), self._replication_text(my.replication))
         notes = inert("\n".join(f"⚠ {n}" for n in my.limitations)) if my.limitations else Text("")
         notes_line = self.query_one("#my-notes", Static)
-        show(notes_line, notes)  # no row at all when empty (blocks)
+        show(notes_line, notes)
+        notes_line.display = bool(notes.plain)
         self._fill_activity(my)
         self._fill_blocking(my)
         deadlock = self.query_one("#my-deadlock", Static)
         show(deadlock, self._deadlock_text(my.health))
+        deadlock.display = my.health.latest_deadlock is not None
 
     def _connections_text(self, my: MySQLData) -> Text:
         c = my.connections
