@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,3 +53,28 @@ def order(
     for root in roots:
         visit(root, 0, root)
     return out
+
+
+class Placed(Protocol):
+    """A source's record of one place in the tree (its depth and the root it is shown under)."""
+
+    @property
+    def depth(self) -> int: ...
+
+    @property
+    def root(self) -> int: ...
+
+
+P = TypeVar("P", bound=Placed)
+
+
+def root_and_waiters(
+    tree: Sequence[P], ident: Callable[[P], int], wanted: int | None = None
+) -> tuple[P, list[P]]:
+    """The root blocker to act on — the one ``wanted`` names, else the first (the longest
+    held) — and those waiting behind it. Raises ValueError when nothing is blocked."""
+    roots = [b for b in tree if b.depth == 0]
+    if not roots:
+        raise ValueError("nothing is blocked: there is no root blocker")
+    root = next((b for b in roots if ident(b) == wanted), roots[0])
+    return root, [b for b in tree if b.root == ident(root) and b.depth > 0]

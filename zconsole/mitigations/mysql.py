@@ -16,6 +16,7 @@ from typing import Any
 
 from zconsole.actions import Action, ActionError, Risk, risk_for
 from zconsole.checks.base import Check
+from zconsole.checks.blocking import root_and_waiters
 from zconsole.checks.mysql import Blocked, MySQLCheck, MySQLError, Session
 from zconsole.checks.secrets import redact
 from zconsole.mitigations import mitigation
@@ -201,14 +202,14 @@ def kill_root_blocker(check: Check[Any], record: object) -> Action:
     my = _check(check)
     data = my.last_data
     tree = data.blocking if data is not None else ()
-    roots = [b for b in tree if b.depth == 0]
-    if not roots:
-        raise ValueError("nothing is blocked: there is no root blocker")
-    root = roots[0]
-    if isinstance(record, Blocked | Session):
-        wanted = record.root if isinstance(record, Blocked) else record.id
-        root = next((b for b in roots if b.id == wanted), root)
-    behind = [b for b in tree if b.root == root.id and b.depth > 0]
+    wanted = (
+        record.root
+        if isinstance(record, Blocked)
+        else record.id
+        if isinstance(record, Session)
+        else None
+    )
+    root, behind = root_and_waiters(tree, lambda b: b.id, wanted)
     lines = [
         f"KILL {root.id} — the root blocker (its transaction is rolled back):",
         _describe(root),

@@ -14,6 +14,7 @@ from typing import Any
 
 from zconsole.actions import Action, ActionError, Risk, risk_for
 from zconsole.checks.base import Check
+from zconsole.checks.blocking import root_and_waiters
 from zconsole.checks.postgres import (
     Blocked,
     Database,
@@ -226,14 +227,14 @@ def terminate_root_blocker(check: Check[Any], record: object) -> Action:
     pg = _check(check)
     data = pg.last_data
     tree = data.blocking if data is not None else ()
-    roots = [b for b in tree if b.depth == 0]
-    if not roots:
-        raise ValueError("nothing is blocked: there is no root blocker")
-    root = roots[0]
-    if isinstance(record, Blocked | Session):
-        wanted = record.root if isinstance(record, Blocked) else record.pid
-        root = next((b for b in roots if b.pid == wanted), root)
-    behind = [b for b in tree if b.root == root.pid and b.depth > 0]
+    wanted = (
+        record.root
+        if isinstance(record, Blocked)
+        else record.pid
+        if isinstance(record, Session)
+        else None
+    )
+    root, behind = root_and_waiters(tree, lambda b: b.pid, wanted)
     lines = [
         f"SELECT pg_terminate_backend({root.pid}) — the root blocker:",
         _describe(root),
