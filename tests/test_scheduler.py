@@ -9,6 +9,8 @@ import threading
 import time
 from collections.abc import Callable
 
+import pytest
+
 from tests import services
 from zconsole.checks.base import Check, CheckResult, Status
 from zconsole.scheduler import LEAD_WAIT_S, Scheduler, collect_all
@@ -168,9 +170,9 @@ async def test_collect_all_bounds_every_check_by_its_timeout() -> None:
     assert elapsed < 10
 
 
-async def test_first_polls_come_together_then_the_clocks_are_spread() -> None:
-    """First data from every source at once; after that the checks' polls are spread over the
-    interval, so no frame has to draw every pane's new data at the same moment."""
+async def test_checks_of_one_interval_poll_together_on_one_grid() -> None:
+    """First data from every source at once, and every later poll of checks with the same
+    interval at the same tick of one grid, so the console draws them in one frame."""
     interval = 0.8
     checks = [CountingCheck(f"c{i}", interval=interval) for i in range(4)]
     seen: dict[str, list[float]] = {c.name: [] for c in checks}
@@ -182,20 +184,28 @@ async def test_first_polls_come_together_then_the_clocks_are_spread() -> None:
     task = asyncio.create_task(scheduler.run())
     try:
         deadline = time.monotonic() + 10
-        while min(len(v) for v in seen.values()) < 3 and time.monotonic() < deadline:
+        while min(len(v) for v in seen.values()) < 4 and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
     finally:
         task.cancel()
         scheduler.close()
-    firsts = sorted(v[0] for v in seen.values())
-    assert firsts[-1] - firsts[0] < interval / 4  # together
-    seconds = sorted(v[1] for v in seen.values())
-    gaps = [b - a for a, b in itertools.pairwise(seconds)]
-    # One share of the interval (0.2 s) apart, give or take the machine's noise.
-    assert all(gap > interval / 4 * 0.5 for gap in gaps), gaps
-    # And each check keeps its own interval afterwards.
+    for n in range(4):
+        nth = sorted(v[n] for v in seen.values())
+        assert nth[-1] - nth[0] < interval / 4, (n, nth)  # together
+    # And the grid keeps the interval: no drift by the polls' own duration.
     for times in seen.values():
-        assert times[2] - times[1] >= interval * 0.9
+        gaps = [b - a for a, b in itertools.pairwise(times[1:])]
+        assert all(interval * 0.8 < gap < interval * 1.3 for gap in gaps), gaps
+
+
+def test_the_next_tick_skips_one_closer_than_a_quarter_interval() -> None:
+    scheduler = Scheduler([], lambda _r: None)
+    scheduler.origin = 100.0
+    assert scheduler.until_next_tick(2.0, 100.01) == pytest.approx(1.99)
+    assert scheduler.until_next_tick(2.0, 103.0) == pytest.approx(1.0)
+    # A poll that finished just before a tick waits for the one after it.
+    assert scheduler.until_next_tick(2.0, 101.9) == pytest.approx(2.1)
+    assert scheduler.until_next_tick(0.0, 101.9) == 0.0
 
 
 async def test_with_after_first_the_first_check_polls_alone_until_its_data_is_shown() -> None:

@@ -25,6 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
+from textual.timer import Timer
 from textual.widgets import Static
 
 from zconsole import registry
@@ -67,6 +68,11 @@ MIN_WIDTH, MIN_HEIGHT = 60, 16
 
 #: Seconds after start-up before the long-lived objects are frozen out of the collector's view.
 GC_SETTLE_S = 3.0
+#: Poll results arriving within this long of each other are drawn in one frame. The checks poll
+#: on one grid (zconsole/scheduler.py) and the clock ticks just after it, so at rest the console
+#: draws one frame a second instead of one per result plus one per tick: a Textual frame has a
+#: fixed cost of a few milliseconds, which at rest was most of the console's CPU.
+COALESCE_S = 0.1
 
 
 def _calm_garbage_collector() -> None:
@@ -148,8 +154,12 @@ class ZConsoleApp(App[None]):
         #: Wall clock for the header (fixed in screen snapshot tests).
         self.clock = clock
         self.scheduler = Scheduler(
-            self.checks.values(), self.show_result, after_first=self.call_after_refresh
+            self.checks.values(), self._result_arrived, after_first=self.call_after_refresh
         )
+        #: Results waiting for the next frame (see COALESCE_S), and the timer that draws them.
+        self._pending: list[CheckResult] = []
+        self._flush_timer: Timer | None = None
+        self._tick_timer: Timer | None = None
         #: The newest result of each source: the one cache of them (evidence, the header).
         self.latest: dict[str, CheckResult] = {}
         #: The registry's sources this console shows (one left out only while not configured).
@@ -226,7 +236,7 @@ class ZConsoleApp(App[None]):
         self.action_show_pane(self.active_pane)
         # Attach to this host's collector, else poll (and be the collector for the next one).
         self.attach_flow.mount()
-        self.set_interval(1.0, self._tick)
+        self._tick_timer = self.set_interval(1.0, self._tick)
         self.incident_flow.mount()
         if self.config.discovered:
             # Sources nobody configured: say where they were found, once, at start.
@@ -255,6 +265,9 @@ class ZConsoleApp(App[None]):
         now = self.clock() if self.clock is not None else datetime.now(UTC)
         checks = list(self.checks.values())
         await asyncio.to_thread(seed_host_trends, self.time_travel.path, checks, now)
+        if self._tick_timer is not None:
+            # The clock ticks just after the polls' grid, so a tick draws their results too.
+            self.set_timer(COALESCE_S, self._tick_timer.reset)
         await self.scheduler.run()
 
     def action_time(self, verb: str, direction: int) -> None:
@@ -291,6 +304,7 @@ class ZConsoleApp(App[None]):
         header = self.main_screen.query_one_optional(StatusHeader)
         if header is None:
             return
+        self._flush_results()
         header.refresh()
         self.incident_flow.tick()
         self.time_travel.tick()
@@ -299,8 +313,27 @@ class ZConsoleApp(App[None]):
 
     # -- data ----------------------------------------------------------------------------------
 
+    def _result_arrived(self, result: CheckResult) -> None:
+        """Scheduler listener: a source's first data is drawn at once (start-up); later results
+        wait up to COALESCE_S for the others of the same tick, or for the clock's tick."""
+        if result.name not in self.latest:
+            self.show_result(result)
+            return
+        self._pending.append(result)
+        if self._flush_timer is None:
+            self._flush_timer = self.set_timer(COALESCE_S, self._flush_results)
+
+    def _flush_results(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
+        pending, self._pending = self._pending, []
+        for result in pending:
+            self.show_result(result)
+
     def show_result(self, result: CheckResult) -> None:
-        """Scheduler listener; runs on the event loop, so it may touch widgets."""
+        """Draws one result (the scheduler's go through _result_arrived); runs on the event
+        loop, so it may touch widgets."""
         if self.recording is not None:
             self.recording.accept(result)
         self.attach_flow.accept(result)

@@ -3,7 +3,10 @@
 Rules (Dolphie's polling idiom, made strict):
 - each check has a single-thread executor of its own, so a hung backend can only ever block its
   own thread, never another check's and never the event loop;
-- the next poll is armed only after the previous one finished (no overlap, no pile-up);
+- the next poll is armed only after the previous one finished (no overlap, no pile-up), at the
+  next tick of one shared grid (start + k x interval): checks with the same interval poll at the
+  same moments, so the console draws all their new data in one frame instead of one frame each
+  (a frame has a fixed cost, and at rest frames are most of the console's CPU);
 - a poll that passes its timeout is reported as an ERROR snapshot at once; while that thread is
   still stuck no new poll is started for the check, and each further interval reports it again
   as still hung;
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,8 +43,6 @@ class _Slot:
         self.last_good: Snapshot[Any] | None = None
         self.last_good_at: float | None = None
         self.wake = asyncio.Event()
-        #: Added once, to the wait after the first poll (see Scheduler.__init__).
-        self.stagger = 0.0
 
 
 class Scheduler:
@@ -63,12 +65,8 @@ class Scheduler:
         self._lead = next(iter(self._slots.values()), None)
         self._lead_shown = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        # Every check polls at once at start (first data as early as possible), then each clock
-        # is shifted by its share of the interval: results arriving together meant one frame
-        # drew every pane's new data, and a key pressed during that frame waited for all of it.
-        count = max(len(self._slots), 1)
-        for i, slot in enumerate(self._slots.values()):
-            slot.stagger = slot.check.interval * i / count
+        #: The grid's origin (the event loop's clock when run() started).
+        self.origin = 0.0
 
     @property
     def checks(self) -> list[Check[Any]]:
@@ -76,6 +74,7 @@ class Scheduler:
 
     async def run(self) -> None:
         """Poll every check until cancelled."""
+        self.origin = asyncio.get_running_loop().time()
         self._tasks = [asyncio.create_task(self._loop(s)) for s in self._slots.values()]
         try:
             await asyncio.gather(*self._tasks)
@@ -104,7 +103,6 @@ class Scheduler:
         if self._after_first is not None and slot is not self._lead:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._lead_shown.wait(), timeout=LEAD_WAIT_S)
-        extra = slot.stagger
         first = True
         while True:
             self._listener(await self._poll(slot))
@@ -113,9 +111,19 @@ class Scheduler:
             first = False
             slot.wake.clear()
             # Armed only now, after the poll finished.
+            wait = self.until_next_tick(slot.check.interval, asyncio.get_running_loop().time())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(slot.wake.wait(), timeout=slot.check.interval + extra)
-            extra = 0.0
+                await asyncio.wait_for(slot.wake.wait(), timeout=wait)
+
+    def until_next_tick(self, interval: float, now: float) -> float:
+        """Seconds from ``now`` to the grid's next tick for ``interval``; a tick closer than a
+        quarter of an interval is skipped (a first poll that started late, or one that ran long,
+        is not followed by another at once)."""
+        if interval <= 0:
+            return 0.0
+        ticks = math.floor((now - self.origin) / interval) + 1
+        wait = self.origin + ticks * interval - now
+        return wait if wait >= interval / 4 else wait + interval
 
     async def _poll(self, slot: _Slot) -> CheckResult:
         check = slot.check
