@@ -647,7 +647,7 @@ def kill_tree(pid: int) -> None:
 def private_home() -> Path:
     """A scratch HOME so no tool reads or writes the user's config, logs or caches."""
     home = Path(tempfile.mkdtemp(prefix="zc-bench-home-", dir="/tmp"))
-    for sub in (".config", ".local/share", ".local/state", ".cache"):
+    for sub in (".config", ".local/share", ".local/state", ".cache", ".run"):
         (home / sub).mkdir(parents=True, exist_ok=True)
     return home
 
@@ -666,6 +666,10 @@ NOWHERE_LOCAL = (
 def tool_env(home: Path) -> dict[str, str]:
     return {
         "HOME": str(home),
+        # A console started beside another of the same config attaches to it (the war room's one
+        # collector) and polls nothing: a private runtime dir keeps any console running on this
+        # machine (a user's, another run's) from turning the measured one into a viewer.
+        "XDG_RUNTIME_DIR": str(home / ".run"),
         "XDG_CONFIG_HOME": str(home / ".config"),
         "XDG_DATA_HOME": str(home / ".local/share"),
         "XDG_STATE_HOME": str(home / ".local/state"),

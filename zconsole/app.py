@@ -23,6 +23,7 @@ from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
+from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
@@ -86,6 +87,15 @@ def _calm_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+
+
+class MainScreen(Screen[None]):
+    """The panes' screen. Textual repaints a whole screen when its focus moves (``focused`` is a
+    repainting reactive in textual 8.2.8): at 200x50 that redrew every table on every tab key.
+    The widgets whose look depends on focus repaint themselves when their styles change
+    (``:focus``, ``:focus-within``), so the screen need not."""
+
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
 
 class ZConsoleApp(App[None]):
@@ -198,6 +208,9 @@ class ZConsoleApp(App[None]):
         return self.action_flow.runner
 
     # -- layout --------------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[Any]:
+        return MainScreen(id="_default")
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(
