@@ -23,6 +23,7 @@ from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
+from textual.driver import Driver
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.timer import Timer
@@ -211,6 +212,16 @@ class ZConsoleApp(App[None]):
 
     def get_default_screen(self) -> Screen[Any]:
         return MainScreen(id="_default")
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's own driver, except on a Linux terminal: the same driver with an input
+        thread that sleeps until a key (zconsole/terminal_driver.py)."""
+        chosen = super().get_driver_class()
+        if chosen.__name__ == "LinuxDriver" and chosen.__module__ == "textual.drivers.linux_driver":
+            from zconsole.terminal_driver import QuietLinuxDriver
+
+            return QuietLinuxDriver
+        return chosen
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(
