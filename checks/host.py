@@ -526,6 +526,7 @@ class HostCheck(Check[HostData]):
         return {"processes-by-memory.tsv": "\n".join(lines)}
 
     def close(self) -> None:
+        self.processes.close()
         resolver = self.processes.container_name
         closer = getattr(resolver, "close", None)
         if callable(closer):

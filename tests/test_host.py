@@ -30,7 +30,7 @@ from zconsole.checks.host_mounts import (
     parse_mounts,
     real_mounts,
 )
-from zconsole.checks.host_procs import ProcessSampler, container_id_of_cgroup
+from zconsole.checks.host_procs import STAT_FD_BUDGET, ProcessSampler, container_id_of_cgroup
 from zconsole.checks.host_settings import HostSettings
 
 MiB = 1024 * 1024
@@ -254,6 +254,37 @@ def test_scan_matches_psutil_for_a_busy_process_and_a_long_name(tmp_path: Path) 
         idle.kill()
         busy.wait()
         idle.wait()
+
+
+def test_scan_keeps_stat_files_open_and_lets_go_of_exited_processes() -> None:
+    """The scan re-reads /proc/PID/stat through descriptors kept between scans: a process
+    that exits is dropped (its descriptor closed), one started later is read, and close()
+    gives every descriptor back."""
+
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    baseline = open_fds()
+    sampler = ProcessSampler(top_n=100_000)
+    sampler.prime()
+    kept = dict(sampler._stat_fds)
+    assert len(kept) >= min(sampler.count, STAT_FD_BUDGET) - 5  # a few may exit meanwhile
+    assert open_fds() >= baseline + len(kept)
+    child = subprocess.Popen(["sleep", "600"])
+    try:
+        seen = {p.pid for p in sampler.sample()}
+        assert child.pid in seen and str(child.pid) in sampler._stat_fds
+        # Same descriptors as before for the processes still alive: no reopen per scan.
+        same = [e for e, fd in kept.items() if sampler._stat_fds.get(e) == fd]
+        assert len(same) >= len(kept) - 5
+    finally:
+        child.kill()
+        child.wait()
+    after = {p.pid for p in sampler.sample()}
+    assert child.pid not in after and str(child.pid) not in sampler._stat_fds
+    sampler.close()
+    assert sampler._stat_fds == {}
+    assert open_fds() <= baseline + 1  # the listing's own descriptor, at most
 
 
 @pytest.mark.docker
