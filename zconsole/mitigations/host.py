@@ -300,10 +300,14 @@ def docker_prune(check: Check[Any], record: object) -> Action:
     url = check.docker_url if isinstance(check, HostCheck) else ""
     if not url:
         raise ValueError("no Docker engine configured: set DOCKER_HOST or [docker] host")
+    # A client for the plan and another for the execution: an action can wait a long while
+    # for its confirmation (or never run), and must not hold a connection meanwhile.
     api = docker_client(url)
-    plan = plan_docker_prune(api)
-    if not plan.items:
+    try:
+        plan = plan_docker_prune(api)
+    finally:
         api.close()
+    if not plan.items:
         raise ValueError("nothing to prune: no stopped containers, dangling images or build cache")
     lines = [
         f"Docker API on {redact(url)}: DELETE /containers/{{id}}, DELETE /images/{{id}}, "
@@ -314,6 +318,7 @@ def docker_prune(check: Check[Any], record: object) -> Action:
         lines.append(f"  … and {len(plan.items) - PREVIEW_ITEMS} more")
 
     def execute() -> str:
+        api = docker_client(url)
         try:
             return execute_docker_prune(api, plan)
         finally:
