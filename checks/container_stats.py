@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -136,7 +138,7 @@ def _host_memory() -> int:
     return 0
 
 
-def _online_cpus() -> int:
+def online_cpus() -> int:
     with contextlib.suppress(ValueError, OSError, AttributeError):
         return max(int(os.sysconf("SC_NPROCESSORS_ONLN")), 1)
     return os.cpu_count() or 1
@@ -148,38 +150,139 @@ def _under(point: str, root: str, path: str) -> str:
     return point + path
 
 
-@dataclass(frozen=True, slots=True)
+#: Descriptors kept open across refreshes, three per container (``pread`` at offset 0 re-reads a
+#: cgroup file for half the cost of open+read+close): at most half the soft descriptor limit,
+#: less a reserve; the containers past it open their files at each read instead.
+_FD_BUDGET = max(resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 2 - 64, 0)
+_fds_kept = 0
+_fds_lock = threading.Lock()
+
+#: The memory limit is re-read this often (``docker update --memory`` shows within it); usage and
+#: CPU time are read every sample.
+LIMIT_MAX_AGE_S = 15.0
+#: ``memory.stat`` (the inactive page cache to subtract) is re-read whenever usage or CPU time
+#: moved, and at least this often: it is the one costly file (the kernel sums ~40 counters,
+#: ~7 µs against ~1 µs for the others), and an idle container's does not move but when the
+#: kernel reclaims, which shows within this.
+STAT_MAX_AGE_S = 10.0
+
+
 class CgroupFiles:
-    """The files one container's figures come from (found once per container process)."""
+    """The files one container's figures come from (found once per container process). Its
+    owner calls :meth:`close` when it forgets it: some descriptors may be kept open."""
 
-    pid: int
-    usage: str
-    stat: str
-    #: The cgroup v2 ``memory.stat`` key of the inactive page cache, or v1's.
-    inactive_key: bytes
-    cpu: str
-    #: v2: cpu.stat's usage_usec (µs); v1: cpuacct.usage (ns).
-    cpu_in_stat: bool
-    limit: str
+    __slots__ = (
+        "_fds",
+        "_inactive",
+        "_last",
+        "_limit",
+        "_limit_read_at",
+        "_stat_read_at",
+        "cpu",
+        "cpu_in_stat",
+        "inactive_key",
+        "limit",
+        "pid",
+        "stat",
+        "usage",
+    )
 
-    def sample(self) -> StatsSample:
-        """Read the files now (OSError if the container has gone meanwhile)."""
-        usage = int(_read(self.usage))
-        inactive = _stat_value(_read(self.stat), self.inactive_key)
-        raw_cpu = _read(self.cpu)
+    def __init__(
+        self,
+        pid: int,
+        usage: str,
+        stat: str,
+        inactive_key: bytes,
+        cpu: str,
+        cpu_in_stat: bool,
+        limit: str,
+    ) -> None:
+        self.pid = pid
+        self.usage = usage
+        self.stat = stat
+        #: The cgroup v2 ``memory.stat`` key of the inactive page cache, or v1's.
+        self.inactive_key = inactive_key
+        self.cpu = cpu
+        #: v2: cpu.stat's usage_usec (µs); v1: cpuacct.usage (ns).
+        self.cpu_in_stat = cpu_in_stat
+        self.limit = limit
+        self._limit: int | None = None
+        self._limit_read_at = 0.0
+        #: usage, stat and cpu opened once (within the budget), or None: open at each read.
+        self._fds: tuple[int, int, int] | None = None
+        #: The last (usage, cpu) read, the inactive page cache then and when it was read.
+        self._last: tuple[bytes, bytes] | None = None
+        self._inactive = 0
+        self._stat_read_at = 0.0
+
+    def _fd(self, index: int) -> int | None:
+        """The kept descriptor of usage (0), stat (1) or cpu (2); None past the budget."""
+        global _fds_kept
+        fds = self._fds
+        if fds is None:
+            with _fds_lock:
+                keep = _fds_kept + 3 <= _FD_BUDGET
+                if keep:
+                    _fds_kept += 3
+            if not keep:
+                return None
+            opened: list[int] = []
+            try:
+                for path in (self.usage, self.stat, self.cpu):
+                    opened.append(os.open(path, os.O_RDONLY | os.O_CLOEXEC))
+            except OSError:
+                for fd in opened:
+                    os.close(fd)
+                with _fds_lock:
+                    _fds_kept -= 3
+                raise
+            fds = self._fds = (opened[0], opened[1], opened[2])
+        return fds[index]
+
+    def _read_file(self, index: int, path: str) -> bytes:
+        fd = self._fd(index)
+        return _read(path) if fd is None else os.pread(fd, 65536, 0)
+
+    def close(self) -> None:
+        """Close the files kept open (the container stopped, or the check closes)."""
+        global _fds_kept
+        fds, self._fds = self._fds, None
+        if fds is not None:
+            for fd in fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            with _fds_lock:
+                _fds_kept -= 3
+
+    def __repr__(self) -> str:
+        return f"CgroupFiles(pid={self.pid}, usage={self.usage!r}, cpu={self.cpu!r})"
+
+    def sample(self, cpus: int | None = None) -> StatsSample:
+        """Read the files now (OSError if the container has gone meanwhile); ``cpus``: the
+        online CPUs, if the caller has just counted them for several samples."""
+        raw_usage = self._read_file(0, self.usage)
+        raw_cpu = self._read_file(2, self.cpu)
+        now = time.monotonic()
+        moved = self._last != (raw_usage, raw_cpu)
+        if moved or now - self._stat_read_at >= STAT_MAX_AGE_S:
+            self._inactive = _stat_value(self._read_file(1, self.stat), self.inactive_key)
+            self._stat_read_at = now
+            self._last = (raw_usage, raw_cpu)
+        usage = int(raw_usage)
         cpu = _stat_value(raw_cpu, b"usage_usec") * 1000 if self.cpu_in_stat else int(raw_cpu)
-        raw_limit = _read(self.limit).strip()
-        limit = _UNLIMITED if raw_limit == b"max" else int(raw_limit)
-        host = _host_memory()
-        if host and limit > host:
-            limit = host
-        cpus = _online_cpus()
+        if self._limit_read_at == 0.0 or now - self._limit_read_at >= LIMIT_MAX_AGE_S:
+            raw_limit = _read(self.limit).strip()
+            limit = _UNLIMITED if raw_limit == b"max" else int(raw_limit)
+            host = _host_memory()
+            self._limit = limit if limit < _UNLIMITED and not (host and limit > host) else host
+            self._limit_read_at = now
+        cpus = cpus or online_cpus()
         return StatsSample(
             cpu_total=cpu,
             system_total=time.monotonic_ns() * cpus,
             online_cpus=cpus,
-            mem_bytes=max(usage - inactive, 0),
-            mem_limit_bytes=limit if limit < _UNLIMITED else None,
+            mem_bytes=max(usage - self._inactive, 0),
+            mem_limit_bytes=self._limit or None,
         )
 
 
@@ -233,6 +336,7 @@ def locate_cgroup(pid: int, container_id: str) -> CgroupFiles | None:
         try:
             files.sample()
         except (OSError, ValueError):
+            files.close()
             continue  # e.g. the v2 hierarchy of a hybrid host, without the memory controller
         return files
     return None

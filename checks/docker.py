@@ -56,6 +56,7 @@ from zconsole.checks.container_stats import (
     StatsSample,
     cpu_percent,
     locate_cgroup,
+    online_cpus,
     parse_stats,
 )
 from zconsole.checks.docker_client import (
@@ -700,21 +701,24 @@ class DockerCheck(Check[DockerData]):
         files when the engine is on this host, else from the engine in the background."""
         wanted = running[: self.settings.max_stats_streams]
         live = set(wanted)
-        for table in (self._samples, self._figures, self._cgroups):
+        for table in (self._samples, self._figures):
             for gone in [cid for cid in table if cid not in live]:
                 del table[gone]
+        for gone in [cid for cid in self._cgroups if cid not in live]:
+            self._drop_cgroup(gone)
         for gone in [cid for cid in self._engine_stats if cid not in live]:
             self._engine_stats.pop(gone).cancel()
         from_engine: list[str] = []
+        cpus = online_cpus()
         for cid in wanted:
             files = self._cgroup_of(cid, inspected.get(cid)) if self._local else None
             if files is None:
                 from_engine.append(cid)
                 continue
             try:
-                sample = files.sample()
+                sample = files.sample(cpus)
             except (OSError, ValueError):
-                self._cgroups.pop(cid, None)  # gone or moved meanwhile: look again next poll
+                self._drop_cgroup(cid)  # gone or moved meanwhile: look again next poll
                 continue
             self._take(cid, sample)
         if from_engine:
@@ -727,6 +731,7 @@ class DockerCheck(Check[DockerData]):
         known = self._cgroups.get(cid)
         if known is not None and known[0] == pid:
             return known[1]
+        self._drop_cgroup(cid)
         files = locate_cgroup(pid, cid)
         self._cgroups[cid] = (pid, files)
         return files
@@ -786,7 +791,13 @@ class DockerCheck(Check[DockerData]):
         self._engine_stats.clear()
         self._samples.clear()
         self._figures.clear()
-        self._cgroups.clear()
+        for cid in list(self._cgroups):
+            self._drop_cgroup(cid)
+
+    def _drop_cgroup(self, cid: str) -> None:
+        known = self._cgroups.pop(cid, None)
+        if known is not None and known[1] is not None:
+            known[1].close()
 
     def _stop_events(self) -> None:
         self._events_stop.set()

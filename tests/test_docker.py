@@ -302,6 +302,46 @@ def test_cpu_percent_comes_from_samples_the_check_keeps(
         client.close()
 
 
+def test_stats_come_from_the_cgroup_files_here_and_from_the_engine_for_a_remote_one(
+    docker_engine: services.DockerEngine, zoo: dict[str, str]
+) -> None:
+    """On this host memory and CPU come from the containers' cgroup files, with no thread but
+    the events follower: the same memory used and limit as the engine's own stats answer. An
+    engine on another host (here: the same one, its cgroups taken as unreadable) is asked for
+    one-shot stats from a small background pool, with the same figures."""
+    check = DockerCheck(DockerSettings(), docker_engine.url, timeout=10)
+    remote = DockerCheck(DockerSettings(), docker_engine.url, timeout=10)
+    remote._local = False  # as for an engine on another host
+    client = client_of(docker_engine)
+    plain = zoo["zc-plain-00"]
+    try:
+        local = by_name(poll_until_stats(check))["zc-plain-00"]
+        assert check._cgroups[plain][1] is not None  # read from its cgroup files
+        pools = [
+            t.name for t in threading.enumerate() if t.name.startswith(("docker-st", "docker-in"))
+        ]
+        assert pools == [], pools  # no stats thread, and the cold start's inspect pool has ended
+        engine = client.api.stats(plain, stream=False, one_shot=True)
+        memory = engine["memory_stats"]
+        extra = memory.get("stats") or {}
+        used = memory["usage"] - extra.get("total_inactive_file", extra.get("inactive_file", 0))
+        assert local.mem_bytes is not None and abs(local.mem_bytes - used) <= 256 * 1024
+        assert local.mem_limit_bytes == memory["limit"]
+        assert local.cpu_percent is not None and 0.0 <= local.cpu_percent < 20.0
+
+        far = by_name(poll_until_stats(remote))["zc-plain-00"]
+        assert not remote._cgroups  # never looked for them
+        assert far.mem_bytes is not None and abs(far.mem_bytes - used) <= 256 * 1024
+        assert far.mem_limit_bytes == memory["limit"]
+        assert far.cpu_percent is not None and 0.0 <= far.cpu_percent < 20.0
+        pool = [t for t in threading.enumerate() if t.name.startswith("docker-stats")]
+        assert 0 < len(pool) <= 16
+    finally:
+        check.close()
+        remote.close()
+        client.close()
+
+
 def test_engine_event_calls_back_within_a_second(
     docker_engine: services.DockerEngine, zoo: dict[str, str]
 ) -> None:
