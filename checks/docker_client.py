@@ -199,7 +199,10 @@ class EngineClient:
         self.url = url
         self.timeout = timeout
         base, uds = _base(url)
-        limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
+        # ``pool`` idle connections are kept; more may be open at once (each followed log or
+        # events stream holds one for as long as it runs): a bounded pool would make a poll
+        # wait behind twenty log followers and time out as if the engine were gone.
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=pool)
         # No TLS but for an https:// engine: verify=False skips loading the CA bundle (~1 MiB,
         # a few ms) into the SSL context every transport makes, used or not.
         verify = base.startswith("https://")
