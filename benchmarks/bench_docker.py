@@ -3,18 +3,19 @@
 Starts its own throwaway engine (tests/services.py) and 200 ``sleep`` containers, then measures
 :class:`DockerCheck` the way the app polls it (every 2 s):
 
-- the **first poll**: the list at once; it opens a stats stream per container and does not wait
-  for them, so CPU % and memory are still pending in it (how many is printed), and how long it
-  takes until every running container has them (refreshes at the poll interval);
-- a **refresh** once the streams deliver: wall time, CPU time of this process during it, and the
-  CPU the kept stats streams cost in between;
+- the **first poll**: the list at once, with memory (read from the containers' cgroup files on
+  this host) but no CPU % yet (it needs a second sample): how many have both is printed, and how
+  long it takes until every running container has them (refreshes at the poll interval);
+- a **refresh** with stats: wall time, CPU time of this process during it, and the CPU the check
+  costs in between (its events thread; there are no stats threads any more);
 - **crash latency** (the issue: "a crash shows within 1 s"): from ``docker kill`` and from a
   container's own exit (the Engine's FinishedAt) to the check's event callback, and to the next
   snapshot showing the container exited (as the app polls at once on the event; the screen's
   repaint after it is not included).
 
-For comparison it also times the other design the issue names: one-shot stats requests for every
-container at once from a thread pool.
+For comparison it also times one-shot engine stats requests for every container at once from a
+thread pool (what the check does in the background for a remote engine, whose cgroups are not
+here).
 
     python -m benchmarks.bench_docker [--containers 200] [--runs 7] [--crashes 5]
 """
@@ -125,7 +126,7 @@ def bench(url: str, containers: int, runs: int, interval: float) -> bool:
         for _ in range(runs):
             idle_from, idle_cpu_from = time.perf_counter(), time.process_time()
             time.sleep(interval)
-            # CPU of the stats stream threads while the console waits for its next poll.
+            # CPU of the check's threads (events) while the console waits for its next poll.
             background.append(
                 (time.process_time() - idle_cpu_from) / (time.perf_counter() - idle_from)
             )
@@ -140,7 +141,7 @@ def bench(url: str, containers: int, runs: int, interval: float) -> bool:
     wall = statistics.median(walls)
     print(f"docker check, {running} running containers ({containers} started), {runs} refreshes")
     print(
-        f"  first poll (list at once; opens the stats streams, does not wait for them): "
+        f"  first poll (list at once, memory from the cgroups; CPU % on the next refresh): "
         f"{_ms(first_wall)} wall, {_ms(first_cpu)} CPU; with stats in it: "
         f"{first_stats}/{running} (the rest 'stats pending')"
     )
@@ -157,7 +158,7 @@ def bench(url: str, containers: int, runs: int, interval: float) -> bool:
     )
     print(f"  containers with CPU % and memory in the last refresh: {with_stats}/{running}")
     print(
-        f"  stats streams between polls: {statistics.median(background) * 100:.1f} % of one "
+        f"  the check between polls: {statistics.median(background) * 100:.1f} % of one "
         "core (median)"
     )
     ok = wall <= TARGET_WALL_S and with_stats == running
@@ -241,7 +242,7 @@ def crash_latency(url: str, crashes: int) -> bool:
                 network_mode="none",
             )
             made.append(name)
-            check.collect()  # the pane knows it running (and its stats stream is open)
+            check.collect()  # the pane knows it running (and has its first stats sample)
             sent = time.time()
             client.api.kill(name)
             event = seen.wait(name)
@@ -272,7 +273,7 @@ def crash_latency(url: str, crashes: int) -> bool:
         for name in made:
             client.api.remove_container(name, force=True)
         client.close()
-    print(f"crash latency, median of {crashes} (max), with the 200 containers' streams running:")
+    print(f"crash latency, median of {crashes} (max), with the 200 containers running:")
     for what, values in figures.items():
         print(f"  {what}: {_ms(statistics.median(values))} (max {_ms(max(values))})")
     worst = max(max(figures["kill → snapshot"]), max(figures["own exit → snapshot"]))

@@ -40,7 +40,7 @@ void zc_dump(const char *name) { CALLGRIND_DUMP_STATS_AT(name); CALLGRIND_STOP_I
 
 
 NOTES = {
-    "docker": "includes whatever the check's background stats-stream threads did in the window",
+    "docker": "includes its events thread (and, for a remote engine, its stats pool) in the window",
     "http": "2 endpoints fetched in worker threads; their instructions are counted",
 }
 
@@ -128,7 +128,7 @@ def _parse_dumps(directory: Path) -> dict[str, int]:
                     name = line.split(":", 3)[3].strip()
                 elif line.startswith("totals:"):
                     # "totals" sums the functions' costs; "summary" can wrap below zero when
-                    # another thread was inside a function at the zeroing (docker's stats streams).
+                    # another thread was inside a function at the zeroing (docker's events thread).
                     total = int(line.split()[1])
         if name:
             counts[name] = total

@@ -135,7 +135,7 @@ def _live_run(
     glances = _start_glances(workdir, env)
     try:
         deadline = time.monotonic() + 60
-        # Two polls of every source: connections made, docker's stats streams running.
+        # Two polls of every source: connections made, docker's CPU % baselines taken.
         while min((_frames(recording).get(s, 0) for s in SOURCES), default=0) < 2:
             if time.monotonic() > deadline or recorder.poll() is not None:
                 raise RuntimeError(f"recorder did not record every source: {_frames(recording)}")

@@ -4,12 +4,12 @@ fetching them (tail, then follow; stdout and stderr apart).
 Every line parsed here goes through the one redaction function (``checks/secrets.py``) before
 anything shows it, as evidence bundles' log tails do.
 
-The Engine multiplexes stdout and stderr into one stream; the docker SDK's ``logs()`` joins
+The Engine multiplexes stdout and stderr into one stream, and a client's ``logs()`` joins
 them. We ask for each separately (``stdout=1&stderr=0`` and the reverse) with timestamps, and
 merge by time, so every line keeps which stream it came from. The fetching functions take the
-check's Engine API client as an argument: this module imports no docker SDK, so the logs screen
-(``widgets/container_logs.py``) may use its records. The flow that opens that screen and feeds
-it from worker threads is ``zconsole/container_logs.py``.
+check's Engine API client (``checks/docker_client.py``) as an argument: this module imports no
+client, so the logs screen (``widgets/container_logs.py``) may use its records. The flow that
+opens that screen and feeds it from worker threads is ``zconsole/container_logs.py``.
 """
 
 from __future__ import annotations
@@ -160,17 +160,17 @@ def first_error(lines: Sequence[LogLine], pattern: re.Pattern[str]) -> int | Non
 def release_stream(stream: Any) -> None:
     """Close a stream and free its socket now; call it from the thread that read the stream.
 
-    ``CancellableStream.close()`` shuts the socket down, which wakes a reader blocked in another
-    thread, but the response's file object keeps the descriptor open until the garbage collector
-    finds it (an "unclosed socket" ResourceWarning, a leaked fd per restarted stream). Closing the
-    response as well frees it at once.
+    A stream's ``close()`` shuts the socket down, which wakes a reader blocked in another thread;
+    its ``release()`` then closes the response from the reading thread, so the descriptor is
+    given back at once instead of waiting for the garbage collector (an "unclosed socket"
+    ResourceWarning, a leaked fd per restarted stream).
     """
     with contextlib.suppress(Exception):
         stream.close()
-    response = getattr(stream, "_response", None)
-    if response is not None:
+    release = getattr(stream, "release", None)
+    if release is not None:
         with contextlib.suppress(Exception):
-            response.close()
+            release()
 
 
 def fetch_tail(api: Any, container_id: str, name: str, tail: int) -> list[LogLine]:

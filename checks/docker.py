@@ -1,14 +1,17 @@
 """docker check: every container, grouped by Compose project/service, with health and live stats.
 
-Three things make it fast and live on a busy engine:
+Three things make it cheap and live on a busy engine:
 
-- **Stats streams.** The Engine answers a one-off stats request only at its next 1 s sample, so
-  asking 200 containers costs a second or more even concurrently (measured: 1.4 s with 200
-  threads). Like ctop and lazydocker we keep one stats stream per running container in a daemon
-  thread and compute CPU % from the two newest samples kept here; a refresh then only lists the
-  containers and reads the samples (benchmarks/bench_docker.py). The first poll opens the
-  streams and does not wait for them: the list shows at once, and memory and CPU % fill in on
-  the next refreshes (``stats_pending`` counts the running containers still without them).
+- **Stats, one read per refresh.** On this host a container's memory and CPU time are read
+  straight from its cgroup files (``checks/container_stats.py``: a few small reads, no request,
+  no thread); for a remote engine, ``GET /containers/{id}/stats?one-shot=true`` runs in a small
+  background pool, and a poll takes the newest finished answers without waiting for them (the
+  engine answers a stats request only at its next once-a-second sample). CPU % needs two
+  samples: the check keeps each container's previous one and computes the figure over at least
+  ``MIN_CPU_WINDOW_S``, as ``docker stats`` does. The first poll has memory (on this host) but
+  no CPU % yet; it fills in on the next refresh (``stats_pending`` counts the running
+  containers still without memory). One stats stream per container, decoded every second in a
+  thread of its own, was the earlier design: 20 threads at 20 containers.
 - **Inspect cache.** ``GET /containers/json`` lacks restart count, exit code, OOM flag and the
   start time, so each container is inspected — once, then again only when its state or health
   changes, an Engine event names it, or the cached answer is older than ``INSPECT_MAX_AGE``.
@@ -17,11 +20,10 @@ Three things make it fast and live on a busy engine:
   sets it to "poll docker now"), so a crash shows within a second.
 
 Every client the check uses (polls, the events thread; logs and mitigations borrow the poll's)
-is built by one factory, :meth:`DockerCheck.open_client`, so unix://, tcp:// and ssh:// behave
-the same everywhere. ssh:// does not use the SDK's transport, which needs paramiko even for its
-"shell out to ssh" mode: one ``ssh -L`` process (:class:`SshTunnel`, the user's own ssh config
-and agent, never a password prompt) forwards a private local socket to the remote engine's, and
-the clients talk unix:// to that.
+is built by one factory, :meth:`DockerCheck.open_client` over ``checks/docker_client.py``, so
+unix://, tcp:// and ssh:// behave the same everywhere. ssh:// is one ``ssh -L`` process
+(:class:`SshTunnel`, the user's own ssh config and agent, never a password prompt) forwarding a
+private local socket to the remote engine's, and the clients talk unix:// to that.
 
 An engine that cannot be reached is one clear sentence with the fix; reconnect attempts back off
 (1, 2, 4 ... 30 s) while the scheduler keeps polling.
@@ -41,28 +43,32 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from zconsole.checks.base import Check, Status, now_utc, worst
 from zconsole.checks.container_logs import parse_engine_time, release_stream
-from zconsole.checks.docker_client import engine_client
-from zconsole.checks.docker_settings import DockerSettings
-from zconsole.checks.lazy import lazy
+from zconsole.checks.container_stats import (
+    CgroupFiles,
+    StatsSample,
+    cpu_percent,
+    locate_cgroup,
+    online_cpus,
+    parse_stats,
+)
+from zconsole.checks.docker_client import (
+    EngineAPIError,
+    EngineClient,
+    EngineError,
+    EngineNotFound,
+    EngineStream,
+    engine_client,
+)
+from zconsole.checks.docker_settings import DockerSettings, is_local_engine
 from zconsole.checks.secrets import redact
-
-# The client is imported at the first poll, in the check's thread (see checks/lazy.py).
-if TYPE_CHECKING:
-    import docker
-    import docker.errors
-    from docker import types as docker_types
-    from docker.types import CancellableStream
-else:
-    docker = lazy("docker")
-    docker_types = lazy("docker.types")
 
 #: Engine events that change what the pane shows.
 WATCHED_EVENTS = (
@@ -90,6 +96,10 @@ AGED_INSPECTS_PER_POLL = 16
 RECENT_S = 60.0
 #: ... and with at least this many restarts behind it, as crash-looping.
 CRASH_LOOP_RESTARTS = 3
+#: Inspect requests at once (a cold start inspects every container)...
+INSPECT_WORKERS = 8
+#: ... but a batch this small is asked in the poll's own thread (a millisecond or two each).
+INLINE_INSPECTS = AGED_INSPECTS_PER_POLL
 #: Longest reconnect back-off.
 MAX_BACKOFF_S = 30.0
 
@@ -262,8 +272,8 @@ def explain_unreachable(url: str, exc: BaseException) -> str:
 
 
 def check_unix_socket(path: str, timeout: float) -> None:
-    """Connect to the socket once ourselves: the SDK leaks the socket of a failed connect, and
-    this raises the plain FileNotFoundError / PermissionError the message is built from."""
+    """Connect to the socket once ourselves, before any client: this raises the plain
+    FileNotFoundError / PermissionError the message is built from."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
         probe.settimeout(timeout)
         probe.connect(path)
@@ -417,7 +427,7 @@ class SshTunnel:
 
 def make_client(
     url: str, timeout: float, pool: int = 32, *, tunnel: SshTunnel | None = None
-) -> docker.DockerClient:
+) -> EngineClient:
     """A client for unix:// or tcp://, or for ssh:// through ``tunnel`` (a running SshTunnel)."""
     base_url = url
     if url.startswith("ssh://"):
@@ -429,159 +439,15 @@ def make_client(
 
 # -- stats ---------------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True, slots=True)
-class StatsSample:
-    cpu_total: int
-    system_total: int
-    online_cpus: int
-    mem_bytes: int | None
-    mem_limit_bytes: int | None
-
-
-def parse_stats(raw: Mapping[str, Any]) -> StatsSample | None:
-    """One Engine stats document to a sample (None for the empty one of a stopped container)."""
-    cpu = raw.get("cpu_stats") or {}
-    usage = cpu.get("cpu_usage") or {}
-    system = cpu.get("system_cpu_usage")
-    if not system:
-        return None
-    online = cpu.get("online_cpus") or len(usage.get("percpu_usage") or ()) or 1
-    mem = raw.get("memory_stats") or {}
-    used = mem.get("usage")
-    if used is not None:
-        # As `docker stats` does: page cache the kernel can drop is not "used".
-        extra = mem.get("stats") or {}
-        cache = extra.get("total_inactive_file", extra.get("inactive_file", 0)) or 0
-        used = max(int(used) - int(cache), 0)
-    limit = mem.get("limit")
-    return StatsSample(
-        cpu_total=int(usage.get("total_usage") or 0),
-        system_total=int(system),
-        online_cpus=int(online),
-        mem_bytes=used,
-        mem_limit_bytes=int(limit) if limit else None,
-    )
-
-
-def cpu_percent(previous: StatsSample, current: StatsSample) -> float | None:
-    """CPU % between two samples, 100 % per core (as `docker stats` shows it)."""
-    system_delta = current.system_total - previous.system_total
-    cpu_delta = current.cpu_total - previous.cpu_total
-    if system_delta <= 0 or cpu_delta < 0:
-        return None
-    return cpu_delta / system_delta * current.online_cpus * 100.0
-
-
-def open_stats_stream(api: docker.APIClient, container_id: str) -> CancellableStream[Any]:
-    """``GET /containers/{id}/stats?stream=1`` as a stream another thread can cancel.
-
-    ``APIClient.stats(stream=True)`` returns a bare generator whose socket is only freed by the
-    garbage collector; ``events()`` and ``logs()`` already return a CancellableStream, and we
-    build the same for stats from the same client internals they use.
-    """
-    internals: Any = api  # the stubs do not declare the private helpers
-    url = internals._url("/containers/{0}/stats", container_id)
-    response = internals._get(url, params={"stream": True}, stream=True)
-    internals._raise_for_status(response)
-    return docker_types.CancellableStream(internals._stream_helper(response, decode=True), response)
-
-
-class _StatsStream:
-    """One container's stats stream, read by a daemon thread; keeps its newest frame.
-
-    The Engine sends a frame a second and the console looks every refresh (2 s), so the thread
-    only cuts the stream into frames and keeps the newest as bytes; :meth:`read` decodes it, once
-    per refresh. Each frame carries the sample before it (``precpu_stats``), so CPU % comes from
-    one frame, as ``docker stats`` computes it. The frames are read with http.client's
-    ``read1`` under the SDK's response, which is what the SDK's own stream helper reads through
-    urllib3 a byte at a time: measured with 20 containers, 0.31 % of a core for the SDK's decoded
-    stream against 0.14 % for this (plus one decode per refresh).
-    """
-
-    def __init__(self, api: docker.APIClient, container_id: str) -> None:
-        self.container_id = container_id
-        self.done = threading.Event()
-        self._api = api
-        self._lock = threading.Lock()
-        self._stream: CancellableStream[Any] | None = None
-        self._cancelled = False
-        #: The newest complete frame, and how many frames have come (up to 2).
-        self._frame: bytes | None = None
-        self._frames = 0
-        self._decoded: tuple[bytes, tuple[float | None, int | None, int | None]] | None = None
-        self.thread = threading.Thread(
-            target=self._run, name=f"docker-stats-{container_id[:12]}", daemon=True
-        )
-        self.thread.start()
-
-    def _run(self) -> None:
-        stream: CancellableStream[Any] | None = None
-        try:
-            stream = open_stats_stream(self._api, self.container_id)
-            with self._lock:
-                self._stream = stream
-                cancelled = self._cancelled
-            if cancelled:
-                return
-            raw: Any = stream
-            body = raw._response.raw._fp  # http.client.HTTPResponse: undoes the chunking
-            pending = b""
-            while True:
-                data = body.read1(65536)
-                if not data:
-                    return
-                pending += data
-                end = pending.rfind(b"\n")
-                if end < 0:
-                    continue
-                frame = pending[pending.rfind(b"\n", 0, end) + 1 : end]
-                pending = pending[end + 1 :]
-                with self._lock:
-                    self._frame = frame
-                    self._frames = min(self._frames + 1, 2)
-        except Exception:  # noqa: BLE001, S110 - the container went away or the engine did
-            pass
-        finally:
-            if stream is not None:
-                release_stream(stream)
-            self.done.set()
-
-    def cancel(self) -> None:
-        """Stop at once (closes the socket under the reading thread)."""
-        with self._lock:
-            self._cancelled = True
-            stream = self._stream
-        if stream is not None:
-            with contextlib.suppress(Exception):
-                stream.close()
-
-    def read(self) -> tuple[float | None, int | None, int | None, int]:
-        """(cpu %, memory used, memory limit, frames seen, up to 2)."""
-        with self._lock:
-            frame, frames = self._frame, self._frames
-        if frame is None:
-            return None, None, None, 0
-        decoded = self._decoded
-        if decoded is None or decoded[0] is not frame:
-            decoded = (frame, _figures(frame))
-            self._decoded = decoded
-        cpu, mem, limit = decoded[1]
-        return cpu, mem, limit, frames
-
-
-def _figures(frame: bytes) -> tuple[float | None, int | None, int | None]:
-    """(cpu %, memory used, memory limit) of one stats frame; Nones if it is not one."""
-    try:
-        raw = json.loads(frame)
-    except ValueError:
-        return None, None, None
-    current = parse_stats(raw)
-    if current is None:
-        return None, None, None
-    previous = parse_stats({"cpu_stats": raw.get("precpu_stats") or {}})
-    cpu = cpu_percent(previous, current) if previous is not None else None
-    return cpu, current.mem_bytes, current.mem_limit_bytes
+#: CPU % is measured over at least this long (``docker stats`` shows ~1 s windows): a poll soon
+#: after another (the app polls at once on an engine event) keeps the last figure and baseline.
+MIN_CPU_WINDOW_S = 1.0
+#: Engine stats requests at once, for the containers whose cgroup files cannot be read here (a
+#: remote engine): each waits for the engine's next once-a-second sample, so they run in the
+#: background and a poll takes the newest finished ones, never waiting for them.
+STATS_WORKERS = 16
+#: Figures of one container: (cpu %, memory used, memory limit).
+Figures = tuple[float | None, int | None, int | None]
 
 
 # -- the check -----------------------------------------------------------------------------------
@@ -611,13 +477,21 @@ class DockerCheck(Check[DockerData]):
         super().__init__(interval=interval, timeout=timeout)
         self.settings = settings
         self.url = url
-        self._client: docker.DockerClient | None = None
+        self._client: EngineClient | None = None
         self._version = ""
         self._failures = 0
         self._next_attempt = 0.0
         self._last_problem = ""
         self._lock = threading.Lock()
-        self._streams: dict[str, _StatsStream] = {}
+        #: Per running container: its last stats sample (the CPU % baseline), its figures,
+        #: its cgroup files ((pid, files), None files: not readable here, ask the engine) and
+        #: its engine stats request in flight.
+        self._samples: dict[str, StatsSample] = {}
+        self._figures: dict[str, Figures] = {}
+        self._cgroups: dict[str, tuple[int, CgroupFiles | None]] = {}
+        self._engine_stats: dict[str, Future[StatsSample | None]] = {}
+        self._stats_pool: ThreadPoolExecutor | None = None
+        self._local = is_local_engine(url)
         self._inspected: dict[str, _Inspected] = {}
         self._dirty: set[str] = set()
         self._dirty_lock = threading.Lock()
@@ -625,9 +499,8 @@ class DockerCheck(Check[DockerData]):
         self._events: deque[DockerEvent] = deque(maxlen=50)
         self._timeline_last: dict[tuple[str, str], float] = {}
         self._events_stop = threading.Event()
-        self._events_stream: CancellableStream[Any] | None = None
+        self._events_stream: EngineStream | None = None
         self._events_thread: threading.Thread | None = None
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="docker-inspect")
         self._primed = False
         self._tunnel: SshTunnel | None = None
         #: Wait up to ``settings.first_stats_wait`` on the first poll for two stats samples, so
@@ -649,7 +522,7 @@ class DockerCheck(Check[DockerData]):
         targets = [selected] if isinstance(selected, ContainerInfo) else []
         targets += [c for c in containers if c.problem and c not in targets]
         del targets[self.EVIDENCE_MAX_CONTAINERS :]
-        api = self.client.api
+        api = self.client
         files: dict[str, str] = {}
         for c in targets:
             raw = api.logs(c.id, tail=self.EVIDENCE_LOG_LINES, timestamps=True)
@@ -658,12 +531,12 @@ class DockerCheck(Check[DockerData]):
         return files
 
     @property
-    def client(self) -> docker.DockerClient:
+    def client(self) -> EngineClient:
         """The connected client (for mitigations and logs); raises DockerUnreachable."""
         with self._lock:
             return self._connect()
 
-    def _connect(self) -> docker.DockerClient:
+    def _connect(self) -> EngineClient:
         if self._client is not None:
             return self._client
         now = time.monotonic()
@@ -696,14 +569,14 @@ class DockerCheck(Check[DockerData]):
         self._start_events(client)
         return client
 
-    def open_client(self, purpose: str) -> docker.DockerClient:
-        """The one factory of the check's clients: "poll" (shared with logs and mitigations,
-        one pooled connection per stats stream) and "events" (the events thread's own).
+    def open_client(self, purpose: str) -> EngineClient:
+        """The one factory of the check's clients: "poll" (shared with the inspects, the engine
+        stats requests, logs and mitigations) and "events" (the events thread's own).
 
         ssh:// goes through the check's tunnel; the events thread never starts one of its own
         (the poll does, when it reconnects), so while the tunnel is down this raises.
         """
-        pool = self.settings.max_stats_streams + 16 if purpose == "poll" else 2
+        pool = INSPECT_WORKERS + STATS_WORKERS + 16 if purpose == "poll" else 2
         return make_client(self.url, self.timeout, pool, tunnel=self._tunnel)
 
     def _tunnel_problem(self, exc: BaseException) -> BaseException:
@@ -726,7 +599,7 @@ class DockerCheck(Check[DockerData]):
         """The engine went away mid-poll: stop streams, forget the client, back off."""
         client = self._client
         self._client = None
-        self._stop_streams(self._streams.keys())
+        self._forget_stats()
         self._stop_events()
         self._events_thread = None
         self._failures += 1
@@ -744,22 +617,19 @@ class DockerCheck(Check[DockerData]):
         with self._lock:
             client = self._connect()
             try:
-                raw = client.api.containers(all=True)
-            except docker.errors.APIError as exc:
-                if exc.status_code is not None:
-                    raise  # the engine answered: an engine error, not a lost connection
-                self._drop_client(exc)
-                raise DockerUnreachable(self._last_problem) from None
-            except (docker.errors.DockerException, OSError) as exc:
-                # requests' ConnectionError is an OSError: the engine went away.
+                raw = client.containers(all=True)
+            except EngineAPIError:
+                raise  # the engine answered: an engine error, not a lost connection
+            except (EngineError, OSError) as exc:
                 self._drop_client(exc)
                 raise DockerUnreachable(self._last_problem) from None
             inspected = self._inspect_changed(client, raw)
-            new_streams = self._sync_streams(client, raw)
-            if new_streams and not self._primed and self.first_poll_waits_for_stats:
-                # A single poll has no next refresh to fill CPU % in: wait briefly for two
-                # samples. The console never waits (the list first, stats on later refreshes).
-                self._wait_for_samples(new_streams, started)
+            running = [str(c["Id"]) for c in raw if c.get("State") == "running"]
+            self._read_stats(client, running, inspected)
+            if not self._primed and self.first_poll_waits_for_stats:
+                # A single poll has no next refresh to fill CPU % in: sample again after a
+                # window. The console never waits (the list first, CPU % on the next refresh).
+                self._wait_for_cpu(client, running, inspected, started)
             self._primed = True
             containers = tuple(
                 sorted(
@@ -779,7 +649,7 @@ class DockerCheck(Check[DockerData]):
         return _grade(containers), _summary(containers), data
 
     def _inspect_changed(
-        self, client: docker.DockerClient, raw: list[dict[str, Any]]
+        self, client: EngineClient, raw: list[dict[str, Any]]
     ) -> dict[str, dict[str, Any]]:
         now = time.monotonic()
         with self._dirty_lock:
@@ -805,47 +675,129 @@ class DockerCheck(Check[DockerData]):
 
         def fetch(cid: str) -> dict[str, Any] | None:
             try:
-                return dict(client.api.inspect_container(cid))
-            except docker.errors.NotFound:
+                return client.inspect_container(cid)
+            except EngineNotFound:
                 return None
 
-        for (cid, key), attrs in zip(
-            todo, self._pool.map(fetch, [t[0] for t in todo]), strict=True
-        ):
+        ids = [t[0] for t in todo]
+        if len(ids) <= INLINE_INSPECTS:
+            answers = [fetch(cid) for cid in ids]
+        else:
+            # A cold start or a mass change: a pool for this batch only, so no idle threads
+            # stay behind at rest.
+            with ThreadPoolExecutor(INSPECT_WORKERS, thread_name_prefix="docker-inspect") as pool:
+                answers = list(pool.map(fetch, ids))
+        for (cid, key), attrs in zip(todo, answers, strict=True):
             if attrs is not None:
                 self._inspected[cid] = _Inspected(key, attrs, now)
         return {cid: i.attrs for cid, i in self._inspected.items()}
 
-    def _sync_streams(self, client: docker.DockerClient, raw: list[dict[str, Any]]) -> list[str]:
-        running = [c["Id"] for c in raw if c.get("State") == "running"]
-        running_set = set(running)
-        self._stop_streams([cid for cid in self._streams if cid not in running_set])
-        started: list[str] = []
-        for cid in running:
-            stream = self._streams.get(cid)
-            if stream is not None and stream.done.is_set():
-                del self._streams[cid]  # ended (engine restart, container restarted): reopen
-                stream = None
-            if stream is None and len(self._streams) < self.settings.max_stats_streams:
-                self._streams[cid] = _StatsStream(client.api, cid)
-                started.append(cid)
-        return started
+    # -- stats -----------------------------------------------------------------------------------
 
-    def _wait_for_samples(self, ids: list[str], started: float) -> None:
+    def _read_stats(
+        self, client: EngineClient, running: list[str], inspected: Mapping[str, Mapping[str, Any]]
+    ) -> None:
+        """A sample of every running container (up to ``max_stats_streams``): from its cgroup
+        files when the engine is on this host, else from the engine in the background."""
+        wanted = running[: self.settings.max_stats_streams]
+        live = set(wanted)
+        for table in (self._samples, self._figures):
+            for gone in [cid for cid in table if cid not in live]:
+                del table[gone]
+        for gone in [cid for cid in self._cgroups if cid not in live]:
+            self._drop_cgroup(gone)
+        for gone in [cid for cid in self._engine_stats if cid not in live]:
+            self._engine_stats.pop(gone).cancel()
+        from_engine: list[str] = []
+        cpus = online_cpus()
+        for cid in wanted:
+            files = self._cgroup_of(cid, inspected.get(cid)) if self._local else None
+            if files is None:
+                from_engine.append(cid)
+                continue
+            try:
+                sample = files.sample(cpus)
+            except (OSError, ValueError):
+                self._drop_cgroup(cid)  # gone or moved meanwhile: look again next poll
+                continue
+            self._take(cid, sample)
+        if from_engine:
+            self._ask_engine(client, from_engine)
+
+    def _cgroup_of(self, cid: str, attrs: Mapping[str, Any] | None) -> CgroupFiles | None:
+        """The container's cgroup files, found once per container process (its pid)."""
+        state = (attrs or {}).get("State") or {}
+        pid = int(state.get("Pid") or 0)
+        known = self._cgroups.get(cid)
+        if known is not None and known[0] == pid:
+            return known[1]
+        self._drop_cgroup(cid)
+        files = locate_cgroup(pid, cid)
+        self._cgroups[cid] = (pid, files)
+        return files
+
+    def _take(self, cid: str, sample: StatsSample) -> None:
+        """A new sample: memory at once; CPU % against the baseline once a window has passed."""
+        previous = self._samples.get(cid)
+        cpu = self._figures.get(cid, (None, None, None))[0]
+        if previous is None or sample.cpu_total < previous.cpu_total:
+            self._samples[cid] = sample  # the first sample, or the container restarted
+            cpu = None
+        else:
+            window_ns = (sample.system_total - previous.system_total) / max(sample.online_cpus, 1)
+            if window_ns >= MIN_CPU_WINDOW_S * 1e9:
+                cpu = cpu_percent(previous, sample)
+                self._samples[cid] = sample
+        self._figures[cid] = (cpu, sample.mem_bytes, sample.mem_limit_bytes)
+
+    def _ask_engine(self, client: EngineClient, ids: list[str]) -> None:
+        """Take the engine's finished stats answers and ask again (never waits for them)."""
+        pool = self._stats_pool
+        if pool is None:
+            pool = ThreadPoolExecutor(max_workers=STATS_WORKERS, thread_name_prefix="docker-stats")
+            self._stats_pool = pool
+        for cid in ids:
+            asked = self._engine_stats.get(cid)
+            if asked is not None:
+                if not asked.done():
+                    continue
+                del self._engine_stats[cid]
+                with contextlib.suppress(Exception):
+                    sample = asked.result()
+                    if sample is not None:
+                        self._take(cid, sample)
+            self._engine_stats[cid] = pool.submit(_engine_sample, client, cid)
+
+    def _wait_for_cpu(
+        self,
+        client: EngineClient,
+        running: list[str],
+        inspected: Mapping[str, Mapping[str, Any]],
+        started: float,
+    ) -> None:
         deadline = min(
             time.monotonic() + self.settings.first_stats_wait, started + self.timeout * 0.6
         )
+        wanted = running[: self.settings.max_stats_streams]
         while time.monotonic() < deadline:
-            streams = [self._streams[i] for i in ids if i in self._streams]
-            if all(s.read()[3] >= 2 or s.done.is_set() for s in streams):
+            if all(self._figures.get(cid, (None,))[0] is not None for cid in wanted):
                 return
-            time.sleep(0.05)
+            time.sleep(0.2)
+            self._read_stats(client, running, inspected)
 
-    def _stop_streams(self, ids: Any) -> None:
-        for cid in list(ids):
-            stream = self._streams.pop(cid, None)
-            if stream is not None:
-                stream.cancel()
+    def _forget_stats(self) -> None:
+        for asked in self._engine_stats.values():
+            asked.cancel()
+        self._engine_stats.clear()
+        self._samples.clear()
+        self._figures.clear()
+        for cid in list(self._cgroups):
+            self._drop_cgroup(cid)
+
+    def _drop_cgroup(self, cid: str) -> None:
+        known = self._cgroups.pop(cid, None)
+        if known is not None and known[1] is not None:
+            known[1].close()
 
     def _stop_events(self) -> None:
         self._events_stop.set()
@@ -878,10 +830,9 @@ class DockerCheck(Check[DockerData]):
         restart_count = int((attrs or {}).get("RestartCount") or 0)
         started_at = _engine_time(state_info.get("StartedAt"))
         finished_at = _engine_time(state_info.get("FinishedAt"))
-        cpu = mem = limit = None
-        stream = self._streams.get(cid)
-        if stream is not None and state == "running":
-            cpu, mem, limit, _ = stream.read()
+        cpu, mem, limit = (
+            self._figures.get(cid, (None, None, None)) if state == "running" else (None, None, None)
+        )
         started = parse_engine_time(started_at)
         up_for = (now_utc() - started).total_seconds() if started is not None else None
         problem, status = classify(state, health, exit_code, oom, restart_count, up_for)
@@ -908,7 +859,7 @@ class DockerCheck(Check[DockerData]):
 
     # -- events ----------------------------------------------------------------------------------
 
-    def _start_events(self, client: docker.DockerClient) -> None:
+    def _start_events(self, client: EngineClient) -> None:
         self._events_stop = threading.Event()
         thread = threading.Thread(
             target=self._follow_events,
@@ -924,21 +875,21 @@ class DockerCheck(Check[DockerData]):
         since = int(time.time())
         failures = 0
         while not stop.is_set():
-            client: docker.DockerClient | None = None
-            stream: CancellableStream[Any] | None = None
+            client: EngineClient | None = None
+            stream: EngineStream | None = None
             try:
                 client = self.open_client("events")
                 # The events request itself has no read timeout (a quiet engine is normal).
-                stream = client.api.events(
+                stream = client.events(
                     since=since,
-                    decode=True,
-                    filters={"type": "container", "event": list(WATCHED_EVENTS)},
+                    filters={"type": ["container"], "event": list(WATCHED_EVENTS)},
                 )
                 self._events_stream = stream
                 if stop.is_set():
                     stream.close()
-                for raw in stream:
+                for line in stream.lines():
                     failures = 0
+                    raw = json.loads(line)
                     since = int(raw.get("time") or since)
                     self._handle_event(raw)
             except Exception:  # noqa: BLE001 - engine gone; the poll reports it
@@ -995,8 +946,9 @@ class DockerCheck(Check[DockerData]):
 
     def close(self) -> None:
         self._stop_events()
-        self._stop_streams(self._streams.keys())
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._forget_stats()
+        if self._stats_pool is not None:
+            self._stats_pool.shutdown(wait=False, cancel_futures=True)
         client, self._client = self._client, None
         if client is not None:
             with contextlib.suppress(Exception):
@@ -1005,6 +957,14 @@ class DockerCheck(Check[DockerData]):
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+
+def _engine_sample(client: EngineClient, cid: str) -> StatsSample | None:
+    """One engine stats sample (a pool thread); None if the container or the engine went."""
+    try:
+        return parse_stats(client.stats(cid))
+    except (EngineError, OSError, ValueError):
+        return None
 
 
 def _health_from_status(status: str) -> str:

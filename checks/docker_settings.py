@@ -1,5 +1,5 @@
-"""The ``[docker]`` settings, and which engine they point at. No Docker SDK here: config loading
-and the host check's container links read this without paying for the client."""
+"""The ``[docker]`` settings, and which engine they point at. No Engine client here: config
+loading and the host check's container links read this without paying for httpx."""
 
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ class DockerSettings:
     log_lines: int = 200
     #: What counts as an error line for the error-rate figure.
     error_pattern: str = r"(?i)\b(error|exception|traceback|fatal|panic)\b"
-    #: One stats stream per running container up to this many (more show no CPU/memory).
+    #: CPU and memory of the running containers up to this many (more show no CPU/memory).
     max_stats_streams: int = 500
-    #: `zconsole snapshot` only (one poll is all it gets): seconds to wait for two stats samples
-    #: so CPU % is known; capped at 60 % of the timeout. The console never waits: its list shows
-    #: at once and CPU/memory arrive on the next refresh.
+    #: `zconsole snapshot` only (one poll is all it gets): seconds to wait at most for a second
+    #: stats sample so CPU % is known; capped at 60 % of the timeout. The console never waits:
+    #: its list shows at once and CPU % arrives on the next refresh.
     first_stats_wait: float = 3.0
 
     @property

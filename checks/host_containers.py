@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any
 
-from zconsole.checks.docker_client import engine_api
+from zconsole.checks.docker_client import engine_client
 
 
 class DockerNames:
@@ -46,7 +46,7 @@ class DockerNames:
 
     def _refresh(self) -> None:
         if self._client is None:
-            self._client = engine_api(self.url, timeout=self.timeout)
+            self._client = engine_client(self.url, timeout=self.timeout, pool=1)
         listed = self._client.containers(all=True)
         self._names = {
             c["Id"]: (c.get("Names") or ["/" + c["Id"][:12]])[0].lstrip("/") for c in listed

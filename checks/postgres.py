@@ -527,18 +527,16 @@ class PostgresCheck(Check[PostgresData]):
         """The host pid of the server's container's main process (Engine API), if known."""
         if not (self.container and self.docker_url):
             return None
-        import docker
-
-        from zconsole.checks.docker_client import engine_client
+        from zconsole.checks.docker_client import EngineError, engine_client
 
         try:
             client = engine_client(self.docker_url, timeout=3, pool=1)
-        except docker.errors.DockerException:
+        except EngineError:
             return None
         try:
-            state = client.api.inspect_container(self.container).get("State") or {}
+            state = client.inspect_container(self.container).get("State") or {}
             return int(state.get("Pid") or 0) or None
-        except (docker.errors.DockerException, OSError, ValueError):
+        except (EngineError, OSError, ValueError):
             return None
         finally:
             client.close()

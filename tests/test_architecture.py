@@ -41,7 +41,7 @@ def installed_package_copy(tmp_path: Path) -> Path:
 def test_contracts_are_kept(tmp_path: Path) -> None:
     done = lint_imports(installed_package_copy(tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "3 kept, 0 broken" in done.stdout
+    assert "4 kept, 0 broken" in done.stdout
 
 
 def test_a_check_importing_textual_breaks_the_contract(tmp_path: Path) -> None:
@@ -59,6 +59,14 @@ def test_a_widget_importing_an_io_client_breaks_the_contract(tmp_path: Path) -> 
     done = lint_imports(root)
     assert done.returncode != 0
     assert "widgets render and post messages: no I/O clients BROKEN" in done.stdout
+
+
+def test_a_console_module_importing_the_docker_sdk_breaks_the_contract(tmp_path: Path) -> None:
+    root = installed_package_copy(tmp_path)
+    (root / "zconsole" / "checks" / "sneaky.py").write_text("import docker.errors\n")
+    done = lint_imports(root)
+    assert done.returncode != 0
+    assert "no docker SDK at runtime (test-only) BROKEN" in done.stdout
 
 
 LAYERS = "layers go one way: app layer, then widgets, then checks BROKEN"

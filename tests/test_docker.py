@@ -42,6 +42,7 @@ from zconsole.checks.container_logs import (
     ts_epoch,
 )
 from zconsole.checks.docker import ContainerInfo, DockerCheck, DockerData, classify
+from zconsole.checks.docker_client import EngineClient, engine_client
 from zconsole.checks.docker_settings import DockerSettings
 from zconsole.checks.secrets import MASK, register_secret
 from zconsole.config import Config
@@ -301,6 +302,46 @@ def test_cpu_percent_comes_from_samples_the_check_keeps(
         client.close()
 
 
+def test_stats_come_from_the_cgroup_files_here_and_from_the_engine_for_a_remote_one(
+    docker_engine: services.DockerEngine, zoo: dict[str, str]
+) -> None:
+    """On this host memory and CPU come from the containers' cgroup files, with no thread but
+    the events follower: the same memory used and limit as the engine's own stats answer. An
+    engine on another host (here: the same one, its cgroups taken as unreadable) is asked for
+    one-shot stats from a small background pool, with the same figures."""
+    check = DockerCheck(DockerSettings(), docker_engine.url, timeout=10)
+    remote = DockerCheck(DockerSettings(), docker_engine.url, timeout=10)
+    remote._local = False  # as for an engine on another host
+    client = client_of(docker_engine)
+    plain = zoo["zc-plain-00"]
+    try:
+        local = by_name(poll_until_stats(check))["zc-plain-00"]
+        assert check._cgroups[plain][1] is not None  # read from its cgroup files
+        pools = [
+            t.name for t in threading.enumerate() if t.name.startswith(("docker-st", "docker-in"))
+        ]
+        assert pools == [], pools  # no stats thread, and the cold start's inspect pool has ended
+        engine = client.api.stats(plain, stream=False, one_shot=True)
+        memory = engine["memory_stats"]
+        extra = memory.get("stats") or {}
+        used = memory["usage"] - extra.get("total_inactive_file", extra.get("inactive_file", 0))
+        assert local.mem_bytes is not None and abs(local.mem_bytes - used) <= 256 * 1024
+        assert local.mem_limit_bytes == memory["limit"]
+        assert local.cpu_percent is not None and 0.0 <= local.cpu_percent < 20.0
+
+        far = by_name(poll_until_stats(remote))["zc-plain-00"]
+        assert not remote._cgroups  # never looked for them
+        assert far.mem_bytes is not None and abs(far.mem_bytes - used) <= 256 * 1024
+        assert far.mem_limit_bytes == memory["limit"]
+        assert far.cpu_percent is not None and 0.0 <= far.cpu_percent < 20.0
+        pool = [t for t in threading.enumerate() if t.name.startswith("docker-stats")]
+        assert 0 < len(pool) <= 16
+    finally:
+        check.close()
+        remote.close()
+        client.close()
+
+
 def test_engine_event_calls_back_within_a_second(
     docker_engine: services.DockerEngine, zoo: dict[str, str]
 ) -> None:
@@ -437,6 +478,72 @@ def test_snapshot_json_has_every_state(
     assert rows["zc-plain-00"]["id"] == zoo["zc-plain-00"]
 
 
+#: Modules of the docker SDK and of the HTTP stack it brought along beside httpx.
+SDK_MODULES = ("docker", "requests", "urllib3", "charset_normalizer")
+
+
+def _sdk(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in SDK_MODULES)
+
+
+def test_the_console_never_imports_the_docker_sdk(
+    docker_engine: services.DockerEngine, zoo: dict[str, str], workdir: Path
+) -> None:
+    """The docker SDK is test-only (pyproject): ``zconsole snapshot`` against a real engine,
+    and every console module with the engine's users (discovery, logs, mitigations) at work,
+    import none of it, nor requests/urllib3 it pulled in beside httpx."""
+    env = {**os.environ, "DOCKER_HOST": docker_engine.url}
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "zconsole", "snapshot", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=workdir,
+    )
+    report = json.loads(done.stdout)
+    assert report["checks"]["docker"]["data"]["containers"], report["checks"]["docker"]
+    imported = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "zconsole.checks.docker" in imported
+    assert _sdk(imported) == []
+
+    code = (
+        "import importlib, json, pkgutil, sys\n"
+        "import zconsole\n"
+        "for module in pkgutil.walk_packages(zconsole.__path__, 'zconsole.'):\n"
+        "    if not module.name.endswith('__main__'):\n"
+        "        importlib.import_module(module.name)\n"
+        "from zconsole.checks.container_logs import fetch_tails\n"
+        "from zconsole.checks.docker import DockerCheck\n"
+        "from zconsole.checks.docker_settings import DockerSettings\n"
+        "from zconsole.discovery.engine import containers\n"
+        "from zconsole.mitigations import build\n"
+        f"url = {docker_engine.url!r}\n"
+        "found = containers(url)\n"
+        "check = DockerCheck(DockerSettings(), url, timeout=10)\n"
+        "data = check.collect().data\n"
+        "logs = [c for c in data.containers if c.name == 'zc-logs'][0]\n"
+        "fetch_tails(check.client, [logs.id], [logs.name], 5)\n"
+        "gone = [c for c in data.containers if c.name == 'zc-exit1'][0]\n"
+        "build('docker', 'start', check, gone).preview\n"
+        "check.close()\n"
+        "print(json.dumps([len(found), sorted(sys.modules)]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=workdir
+    )
+    assert done.returncode == 0, done.stderr
+    found, modules = json.loads(done.stdout)
+    assert found >= len(zoo)
+    assert _sdk(set(modules)) == []
+
+
 # -- mitigations ---------------------------------------------------------------------------------
 
 
@@ -548,7 +655,11 @@ def test_logs_keep_stdout_and_stderr_apart(
     client = client_of(docker_engine)
     try:
         wait_for(lambda: b"plain line" in client.api.logs(zoo["zc-logs"]), 30, "the logs container")
-        lines = fetch_tails(client.api, [zoo["zc-logs"]], ["zc-logs"], 100)
+        api = engine_client(docker_engine.url, timeout=10)
+        try:
+            lines = fetch_tails(api, [zoo["zc-logs"]], ["zc-logs"], 100)
+        finally:
+            api.close()
     finally:
         client.close()
     streams = {line.text: line.stream for line in lines}
@@ -874,19 +985,19 @@ def test_every_client_the_check_builds_comes_from_its_one_factory(
     docker_engine: services.DockerEngine, zoo: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The poll's client and the events thread's are both made by ``open_client``: no other
-    APIClient is built (the events thread once built its own, without the ssh:// handling)."""
+    EngineClient is built (the events thread once built its own, without the ssh:// handling)."""
     built: list[str] = []
-    original = docker.APIClient.__init__
+    original = EngineClient.__init__
 
-    def counting(self: docker.APIClient, *args: Any, **kwargs: Any) -> None:
-        built.append(str(kwargs.get("base_url", args[0] if args else "")))
+    def counting(self: EngineClient, *args: Any, **kwargs: Any) -> None:
+        built.append(str(kwargs.get("url", args[0] if args else "")))
         original(self, *args, **kwargs)
 
-    monkeypatch.setattr(docker.APIClient, "__init__", counting)
+    monkeypatch.setattr(EngineClient, "__init__", counting)
     purposes: list[str] = []
 
     class Counted(DockerCheck):
-        def open_client(self, purpose: str) -> docker.DockerClient:
+        def open_client(self, purpose: str) -> EngineClient:
             purposes.append(purpose)
             return super().open_client(purpose)
 
@@ -1053,9 +1164,10 @@ def test_stopped_streams_free_their_sockets_without_the_garbage_collector(
 ) -> None:
     """Regression for 0b284d5: closing a stream's socket (``CancellableStream.close``) left the
     response's file object holding the fd until the garbage collector freed it. With the
-    collector off, every socket the stats streams, the events follower and two log followers
-    opened must be given back once they are stopped: one follower is stopped from outside (as
-    the logs screen does), one stops itself on its next line (a chatty container)."""
+    collector off, every socket the events follower and two log followers opened must be given
+    back once they are stopped: one follower is stopped from outside (as the logs screen does),
+    one stops itself on its next line (a chatty container). (Stats need no stream of their own
+    any more: they are read once per refresh.)"""
     client = client_of(docker_engine)
     ticker = client.containers.run(
         services.BUSYBOX_IMAGE,
@@ -1076,9 +1188,8 @@ def test_stopped_streams_free_their_sockets_without_the_garbage_collector(
         try:
             poll_until_stats(check)
             wait_for(lambda: check._events_stream is not None, 30, "the events stream")
-            streams = list(check._streams.values())
             events_thread = check._events_thread
-            api = check.client.api
+            api = check.client
             for cid, name in ((zoo["zc-logs"], "zc-logs"), (str(ticker.id), "zc-fd-ticker")):
                 follower = threading.Thread(
                     target=follow_stream,
@@ -1091,8 +1202,8 @@ def test_stopped_streams_free_their_sockets_without_the_garbage_collector(
             wait_for(lambda: len(opened) == 2, 30, "two log followers")
             # Held to the end: only closing a stream's response, not dropping it, may free it.
             held = list(opened)
-            # One per stats stream, the events stream, two log followers (and the poll's own).
-            assert unix_socket_fds() >= baseline + len(streams) + 3
+            # The events stream, two log followers (and the poll's own).
+            assert unix_socket_fds() >= baseline + 3
             stop.set()
             followers[1].join(30)  # the chatty one stops itself at its next line
             assert not followers[1].is_alive()
@@ -1101,8 +1212,8 @@ def test_stopped_streams_free_their_sockets_without_the_garbage_collector(
         finally:
             stop.set()
             check.close()
-        assert len(streams) > PLAIN and events_thread is not None
-        for thread in [*(s.thread for s in streams), events_thread, *followers]:
+        assert events_thread is not None
+        for thread in [events_thread, *followers]:
             thread.join(30)
             assert not thread.is_alive(), thread.name
         wait_for(lambda: unix_socket_fds() <= baseline, 10, "sockets back to the baseline")
@@ -1195,7 +1306,11 @@ async def test_log_lines_on_screen_are_redacted(
     app = DockerApp(check)
     try:
         wait_for(lambda: b"tail:" in leaky.logs(), 30, "the leaky log")
-        tail = fetch_tails(client.api, [str(leaky.id)], ["zc-leaky"], 10)
+        api = engine_client(docker_engine.url, timeout=10)
+        try:
+            tail = fetch_tails(api, [str(leaky.id)], ["zc-leaky"], 10)
+        finally:
+            api.close()
         assert [line.text for line in tail] == [
             f"tail: token {MASK} db postgresql://app:{MASK}@db:5432/app"
         ]

@@ -75,7 +75,7 @@ class ContainerLogsFlow:
     ) -> None:
         """Tail, then follow until the screen closes (runs in a worker thread)."""
         try:
-            api = self.check.client.api
+            api = self.check.client
             tail = fetch_tails(api, ids, names, self.check.settings.log_lines)
         except Exception as exc:  # noqa: BLE001 - shown on the screen, not raised
             screen.post_message(LogProblem(redact(f"cannot fetch logs: {exc}")))

@@ -72,7 +72,7 @@ def _host(config: Config, single_poll: bool) -> Check[Any]:
         config.host,
         interval=config.interval_of("host"),
         timeout=config.timeout_of("host"),
-        # Process -> container name; the docker SDK is imported only when a name is needed.
+        # Process -> container name; the Engine client is made only when a name is needed.
         container_name=DockerNames(engine) if engine else None,
         docker_url=engine,
     )

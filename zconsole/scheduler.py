@@ -59,7 +59,7 @@ class Scheduler:
         self._listener = listener
         # With ``after_first`` (the app's call_after_refresh) the first check (the host: no
         # client library to load) polls alone at start, and the others begin once its data is
-        # on the screen: their first polls import docker, psycopg, redis and httpx, and those
+        # on the screen: their first polls import psycopg, redis and httpx, and those
         # imports in four threads held the GIL while the first frame with data was drawn.
         self._after_first = after_first
         self._lead = next(iter(self._slots.values()), None)

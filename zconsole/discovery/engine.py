@@ -13,10 +13,7 @@ import tarfile
 from collections.abc import Mapping
 from typing import Any
 
-import docker
-import docker.errors
-
-from zconsole.checks.docker_client import engine_client
+from zconsole.checks.docker_client import EngineClient, EngineError, EngineNotFound, engine_client
 from zconsole.checks.secrets import register_secret
 from zconsole.discovery.facts import ServiceFacts, is_mysql, is_postgres, is_redis
 
@@ -86,14 +83,13 @@ def facts_of(inspect: Mapping[str, Any]) -> ServiceFacts:
     )
 
 
-def read_container_file(client: docker.DockerClient, container_id: str, path: str) -> str | None:
+def read_container_file(client: EngineClient, container_id: str, path: str) -> str | None:
     """A small file from inside a container (``docker cp``), or None if it cannot be read."""
     try:
-        stream, stat = client.api.get_archive(container_id, path)
+        data, stat = client.get_archive(container_id, path)
         if int(stat.get("size") or 0) > MAX_SECRET_FILE:
             return None
-        data = b"".join(stream)
-    except (docker.errors.APIError, docker.errors.NotFound, OSError):
+    except (EngineError, OSError, ValueError):
         return None
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         member = next((m for m in tar.getmembers() if m.isfile()), None)
@@ -105,7 +101,7 @@ def read_container_file(client: docker.DockerClient, container_id: str, path: st
     return text
 
 
-def _password_files(client: docker.DockerClient, facts: ServiceFacts) -> dict[str, str]:
+def _password_files(client: EngineClient, facts: ServiceFacts) -> dict[str, str]:
     if not (is_postgres(facts) or is_redis(facts) or is_mysql(facts)):
         return {}
     # The MySQL images take the user and database from files as well as the password.
@@ -119,7 +115,7 @@ def _password_files(client: docker.DockerClient, facts: ServiceFacts) -> dict[st
     return out
 
 
-def client_for(url: str) -> docker.DockerClient:
+def client_for(url: str) -> EngineClient:
     return engine_client(url, timeout=API_TIMEOUT_S, pool=2)
 
 
@@ -131,10 +127,10 @@ def containers(url: str) -> list[ServiceFacts]:
     client = client_for(url)
     try:
         out: list[ServiceFacts] = []
-        for summary in client.api.containers(all=True):
+        for summary in client.containers(all=True):
             try:
-                inspect = client.api.inspect_container(summary["Id"])
-            except docker.errors.NotFound:  # removed between the list and the inspect
+                inspect = client.inspect_container(summary["Id"])
+            except EngineNotFound:  # removed between the list and the inspect
                 continue
             facts = facts_of(inspect)
             files = _password_files(client, facts)

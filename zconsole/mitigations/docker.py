@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import docker
-import docker.errors
-
 from zconsole.actions import Action, ActionError, Risk, risk_for
 from zconsole.checks.base import Check
 from zconsole.checks.docker import ContainerInfo, DockerCheck, DockerUnreachable
+from zconsole.checks.docker_client import EngineAPIError, EngineClient, EngineError, EngineNotFound
 from zconsole.checks.secrets import redact
 from zconsole.mitigations import mitigation
 
@@ -33,21 +31,21 @@ def _check_and_record(check: Check[Any], record: object) -> tuple[DockerCheck, C
     return check, record
 
 
-def _state(client: docker.DockerClient, container_id: str) -> dict[str, Any]:
-    return dict(client.api.inspect_container(container_id).get("State") or {})
+def _state(client: EngineClient, container_id: str) -> dict[str, Any]:
+    return dict(client.inspect_container(container_id).get("State") or {})
 
 
 def _run(what: str, call: Callable[[], str]) -> str:
     try:
         return call()
-    except docker.errors.NotFound:
+    except EngineNotFound:
         raise ActionError(f"{what}: the container no longer exists") from None
-    except docker.errors.APIError as exc:
+    except EngineAPIError as exc:
         explanation = exc.explanation or str(exc)
         raise ActionError(redact(f"{what}: {explanation}")) from None
     except DockerUnreachable as exc:
         raise ActionError(f"{what}: {exc}") from None
-    except (docker.errors.DockerException, OSError) as exc:
+    except (EngineError, OSError) as exc:
         raise ActionError(redact(f"{what}: {exc}")) from None
 
 
@@ -69,13 +67,13 @@ class ContainerOperation:
     #: The Engine API request the preview shows (``{id}`` is the short id).
     request: str
     #: Makes the call; returns the timeline text (reads the state after it, where it matters).
-    call: Callable[[docker.DockerClient, ContainerInfo], str]
+    call: Callable[[EngineClient, ContainerInfo], str]
     timeout: float = 30.0
 
 
-def _restart(client: docker.DockerClient, c: ContainerInfo) -> str:
+def _restart(client: EngineClient, c: ContainerInfo) -> str:
     before = _state(client, c.id).get("StartedAt", "")
-    client.api.restart(c.id, timeout=STOP_TIMEOUT_S)
+    client.restart(c.id, timeout=STOP_TIMEOUT_S)
     after = _state(client, c.id)
     return (
         f"restarted {c.name}: StartedAt {after.get('StartedAt', '?')} (was {before or '?'}), "
@@ -83,8 +81,8 @@ def _restart(client: docker.DockerClient, c: ContainerInfo) -> str:
     )
 
 
-def _stop(client: docker.DockerClient, c: ContainerInfo) -> str:
-    client.api.stop(c.id, timeout=STOP_TIMEOUT_S)
+def _stop(client: EngineClient, c: ContainerInfo) -> str:
+    client.stop(c.id, timeout=STOP_TIMEOUT_S)
     after = _state(client, c.id)
     return (
         f"stopped {c.name}: exit code {after.get('ExitCode', '?')}, "
@@ -92,34 +90,34 @@ def _stop(client: docker.DockerClient, c: ContainerInfo) -> str:
     )
 
 
-def _start(client: docker.DockerClient, c: ContainerInfo) -> str:
-    client.api.start(c.id)
+def _start(client: EngineClient, c: ContainerInfo) -> str:
+    client.start(c.id)
     after = _state(client, c.id)
     return f"started {c.name}: StartedAt {after.get('StartedAt', '?')}, state " + str(
         after.get("Status", "?")
     )
 
 
-def _kill(client: docker.DockerClient, c: ContainerInfo) -> str:
-    client.api.kill(c.id, signal="SIGKILL")
+def _kill(client: EngineClient, c: ContainerInfo) -> str:
+    client.kill(c.id, signal="SIGKILL")
     after = _state(client, c.id)
     return f"killed {c.name}: exit code {after.get('ExitCode', '?')}, state " + str(
         after.get("Status", "?")
     )
 
 
-def _remove(client: docker.DockerClient, c: ContainerInfo) -> str:
-    client.api.remove_container(c.id, force=True, v=False)
+def _remove(client: EngineClient, c: ContainerInfo) -> str:
+    client.remove_container(c.id, force=True, v=False)
     return f"removed {c.name} ({c.short_id}); its named volumes were kept"
 
 
-def _pause(client: docker.DockerClient, c: ContainerInfo) -> str:
-    client.api.pause(c.id)
+def _pause(client: EngineClient, c: ContainerInfo) -> str:
+    client.pause(c.id)
     return f"paused {c.name}: state {_state(client, c.id).get('Status', '?')}"
 
 
-def _unpause(client: docker.DockerClient, c: ContainerInfo) -> str:
-    client.api.unpause(c.id)
+def _unpause(client: EngineClient, c: ContainerInfo) -> str:
+    client.unpause(c.id)
     return f"unpaused {c.name}: state {_state(client, c.id).get('Status', '?')}"
 
 

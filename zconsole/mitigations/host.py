@@ -23,7 +23,7 @@ import psutil
 
 from zconsole.actions import Action, ActionError, Risk, risk_for
 from zconsole.checks.base import Check
-from zconsole.checks.docker_client import engine_api
+from zconsole.checks.docker_client import EngineAPIError, EngineClient, engine_client
 from zconsole.checks.host import HostCheck, ProcessInfo
 from zconsole.checks.host_settings import HostSettings
 from zconsole.checks.secrets import redact
@@ -235,9 +235,9 @@ class PrunePlan:
 _STOPPED = frozenset({"exited", "created", "dead"})
 
 
-def docker_client(url: str, timeout: int = 60) -> Any:
+def docker_client(url: str, timeout: int = 60) -> EngineClient:
     """The local engine's API, with a timeout long enough for a prune."""
-    return engine_api(url, timeout=timeout)
+    return engine_client(url, timeout=timeout, pool=2)
 
 
 def plan_docker_prune(api: Any) -> PrunePlan:
@@ -269,8 +269,6 @@ def execute_docker_prune(api: Any, plan: PrunePlan) -> str:
     freed = 0
     done: dict[str, int] = {"container": 0, "image": 0, "build cache": 0}
     failed: list[str] = []
-    import docker.errors
-
     for item in plan.items:
         if item.kind == "build cache":
             continue
@@ -279,7 +277,7 @@ def execute_docker_prune(api: Any, plan: PrunePlan) -> str:
                 api.remove_container(item.id)
             else:
                 api.remove_image(item.id)
-        except docker.errors.APIError as exc:
+        except EngineAPIError as exc:
             failed.append(f"{item.kind} {item.name}: {exc.explanation or exc}")
             continue
         done[item.kind] += 1
@@ -302,10 +300,14 @@ def docker_prune(check: Check[Any], record: object) -> Action:
     url = check.docker_url if isinstance(check, HostCheck) else ""
     if not url:
         raise ValueError("no Docker engine configured: set DOCKER_HOST or [docker] host")
+    # A client for the plan and another for the execution: an action can wait a long while
+    # for its confirmation (or never run), and must not hold a connection meanwhile.
     api = docker_client(url)
-    plan = plan_docker_prune(api)
-    if not plan.items:
+    try:
+        plan = plan_docker_prune(api)
+    finally:
         api.close()
+    if not plan.items:
         raise ValueError("nothing to prune: no stopped containers, dangling images or build cache")
     lines = [
         f"Docker API on {redact(url)}: DELETE /containers/{{id}}, DELETE /images/{{id}}, "
@@ -316,6 +318,7 @@ def docker_prune(check: Check[Any], record: object) -> Action:
         lines.append(f"  … and {len(plan.items) - PREVIEW_ITEMS} more")
 
     def execute() -> str:
+        api = docker_client(url)
         try:
             return execute_docker_prune(api, plan)
         finally:

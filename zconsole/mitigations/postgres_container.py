@@ -10,15 +10,14 @@ of the Compose service.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from zconsole.actions import Action, ActionError, Risk
 from zconsole.checks.base import Check
-from zconsole.checks.docker_client import engine_client
+from zconsole.checks.docker_client import EngineClient, engine_client
 from zconsole.checks.postgres import APPLICATION_NAME, PostgresCheck
 from zconsole.checks.secrets import redact
 from zconsole.discovery.engine import COMPOSE_PROJECT, COMPOSE_SERVICE
@@ -33,24 +32,8 @@ RESTART_TIMEOUT_S = 10
 STDOUT = 1
 
 
-def frames_iter(sock: Any, tty: bool) -> Iterator[tuple[int, bytes]]:
-    """(stream number, bytes) frames of a multiplexed exec stream (the SDK's own parser)."""
-    from docker.utils.socket import frames_iter as engine_frames
-
-    frames: Iterator[tuple[int, bytes]] = engine_frames(sock, tty)  # type: ignore[no-untyped-call]
-    return frames
-
-
-def _client(url: str) -> Any:
+def _client(url: str) -> EngineClient:
     return engine_client(url, timeout=60, pool=2)
-
-
-def _close_socket(sock: Any) -> None:
-    # For a unix socket the SDK hands over a socket.SocketIO: closing it leaves the socket.
-    for handle in (getattr(sock, "_sock", None), sock):
-        if handle is not None:
-            with contextlib.suppress(OSError):
-                handle.close()
 
 
 def dump_argv(user: str, database: str) -> list[str]:
@@ -79,14 +62,13 @@ def run_container_dump(
     errors = bytearray()
     try:
         with private_output(path) as out:
-            exec_id = client.api.exec_create(
+            exec_id = client.exec_create(
                 container, dump_argv(user, database), stdout=True, stderr=True, environment=env
             )["Id"]
-            # The raw exec socket, read frame by frame and closed here: the SDK's streaming
-            # wrapper leaves the socket open once the stream has ended.
-            sock = client.api.exec_start(exec_id, socket=True)
+            # The exec's output, read frame by frame and its connection closed here.
+            output = client.exec_stream(exec_id)
             try:
-                for stream, chunk in frames_iter(sock, tty=False):
+                for stream, chunk in output.frames():
                     if stream == STDOUT:
                         out.write(chunk)
                         written += len(chunk)
@@ -95,8 +77,8 @@ def run_container_dump(
                     elif len(errors) < 64 * 1024:
                         errors.extend(chunk)
             finally:
-                _close_socket(sock)
-            code = client.api.exec_inspect(exec_id).get("ExitCode")
+                output.release()
+            code = client.exec_inspect(exec_id).get("ExitCode")
             if code != 0:
                 text = errors.decode(errors="replace")
                 last = [line for line in text.splitlines() if line.strip()]
@@ -159,13 +141,13 @@ def container_dump_action(pg: PostgresCheck, database: str, reason: str) -> Acti
     )
 
 
-def _service_of(client: Any, container: str) -> tuple[str, str, list[Any]]:
-    inspect = client.api.inspect_container(container)
+def _service_of(client: EngineClient, container: str) -> tuple[str, str, list[Any]]:
+    inspect = client.inspect_container(container)
     labels = (inspect.get("Config") or {}).get("Labels") or {}
     project, service = labels.get(COMPOSE_PROJECT, ""), labels.get(COMPOSE_SERVICE, "")
     if not service:
         return "", "", [inspect]
-    members = client.api.containers(
+    members = client.containers(
         all=True,
         filters={"label": [f"{COMPOSE_PROJECT}={project}", f"{COMPOSE_SERVICE}={service}"]},
     )
@@ -196,7 +178,7 @@ def restart_database_service(check: Check[Any], record: object) -> Action:
         done: list[str] = []
         try:
             for cid, name in zip(ids, names, strict=True):
-                client.api.restart(cid, timeout=RESTART_TIMEOUT_S)
+                client.restart(cid, timeout=RESTART_TIMEOUT_S)
                 done.append(name)
         except Exception as exc:  # noqa: BLE001 - the engine's answer is the error text
             raise ActionError(
