@@ -237,3 +237,26 @@ async def test_a_click_on_a_drawn_row_selects_it() -> None:
         await pilot.click("#ours", offset=(3, 4))  # below the header: row 3
         await pilot.pause()
         assert ours.cursor_row == 3
+
+
+async def test_cells_changed_together_in_and_out_of_view_are_drawn_when_seen() -> None:
+    app = Pair("row")
+    async with app.run_test(size=(2 * WIDTH, HEIGHT)) as pilot:
+        _fill(app)
+        ours, stock = app.tables()
+        await pilot.pause()
+        changes = [
+            (Coordinate(row, column), f"new {row}.{column}")
+            for row in (0, 1, 2, 5, 9, 25, 29)  # rows 25 and 29 are below the view
+            for column in (1, 2)
+        ]
+        ours.update_cells_at(changes)
+        for coordinate, value in changes:
+            stock.update_cell_at(coordinate, value)
+        await pilot.pause()
+        await _assert_same(app, pilot)
+        for table in (ours, stock):
+            table.scroll_end(animate=False)
+        await pilot.pause()
+        await _assert_same(app, pilot)
+        assert "new 29.1" in _text(list(ours.render_line(HEIGHT - 1)))

@@ -238,12 +238,17 @@ class Table(RowCachedDataTable):
             and all(len(o) == len(n) == len(self.columns) for o, n in zip(old, new, strict=True))
         ):
             columns = self.ordered_columns
+            changes: list[tuple[Coordinate, Cell]] = []
             for y, (before, after, row) in enumerate(zip(old, new, rows, strict=True)):
                 for x, (b, a) in enumerate(zip(before, after, strict=True)):
                     if b != a:
                         cell = row[x]
-                        wider = _wider(cell, columns[x].content_width)
-                        self.update_cell_at(Coordinate(y, x), cell, update_width=wider)
+                        if _wider(cell, columns[x].content_width):
+                            self.update_cell_at(Coordinate(y, x), cell, update_width=True)
+                        else:
+                            changes.append((Coordinate(y, x), cell))
+            # The rest keep their columns' widths: one refresh for the rows they are in.
+            self.update_cells_at(changes)
             return True
         selected_key = self._cursor_key() if keys is not None else None
         cursor = self.cursor_row

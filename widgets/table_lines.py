@@ -23,7 +23,7 @@ that are not text — is left to DataTable itself.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,16 +91,36 @@ class RowCachedDataTable(DataTable[Any]):
             row_key = RowKey(row_key)
         if isinstance(column_key, str):
             column_key = ColumnKey(column_key)
+        if update_width or not self._set_text_cell(row_key, column_key, value):
+            super().update_cell(row_key, column_key, value, update_width=update_width)
+            return
+        self._refresh_rows([row_key])
+
+    def update_cells_at(self, changes: Iterable[tuple[Coordinate, Any]]) -> None:
+        """Put each value at its coordinate, then refresh the rows they are in, once each.
+
+        As :meth:`update_cell_at` for each (columns keep their widths), with one refresh for
+        all of them: a poll changes a figure in most rows of a table.
+        """
+        changed: list[RowKey] = []
+        for coordinate, value in changes:
+            row_key, column_key = self.coordinate_to_cell_key(coordinate)
+            if self._set_text_cell(row_key, column_key, value):
+                changed.append(row_key)
+            else:
+                super().update_cell(row_key, column_key, value)
+        self._refresh_rows(changed)
+
+    def _set_text_cell(self, row_key: RowKey, column_key: ColumnKey, value: Any) -> bool:
+        """Put a text ``value`` in a one-line row, its row's version moved; False: not done."""
         row = self.rows.get(row_key)
         if (
-            update_width
-            or row is None
+            row is None
             or row.height != 1
             or column_key not in self._column_locations
             or not isinstance(value, Text | str)
         ):
-            super().update_cell(row_key, column_key, value, update_width=update_width)
-            return
+            return False
         self._data[row_key][column_key] = value
         self._row_versions[row_key] = self._row_versions.get(row_key, 0) + 1
         # DataTable's own caches are keyed by `_update_count`, which did not move: drop them
@@ -113,21 +133,42 @@ class RowCachedDataTable(DataTable[Any]):
         ):
             if len(cache):
                 cache.clear()
-        self._refresh_row_of(row_key)
+        return True
 
-    def _refresh_row_of(self, row_key: RowKey) -> None:
-        row_index = self._row_locations.get(row_key)
-        if row_index is None:
+    def _refresh_rows(self, row_keys: Iterable[RowKey]) -> None:
+        """Refresh the rows of ``row_keys`` that are in view: one region per run of rows."""
+        indices = {self._row_locations.get(row_key) for row_key in row_keys}
+        indices.discard(None)
+        if not indices:
             return
         if self._total_row_height != self.row_count:  # rows of other heights: DataTable's own
-            self.refresh_row(row_index)
+            for row_index in indices:
+                if row_index is not None:
+                    self.refresh_row(row_index)
             return
-        # DataTable._get_row_region (textual 8.2.8) sums the heights of every row above, each
-        # call: with one-line rows the row's y is its index, below the header.
+        # As DataTable.refresh_row (textual 8.2.8) for each row, whose _get_row_region sums the
+        # heights of every row above the row: one-line rows are at their index below the
+        # header. The rows out of view are left, as DataTable's _refresh_region leaves them.
         header = self.header_height if self.show_header else 0
+        scroll = self.scroll_offset
+        width, height = self.size
         row_width = sum(c.get_render_width(self) for c in self.columns.values())
-        row_width += self._row_label_column_width
-        self._refresh_region(Region(0, header + row_index, max(self.size.width, row_width), 1))
+        row_width = max(width, row_width + self._row_label_column_width)
+        regions: list[Region] = []
+        start = end = -1
+        for row_index in sorted(i for i in indices if i is not None):
+            y = header + row_index
+            if not scroll.y - 1 < y < scroll.y + height:
+                continue
+            if y != end:
+                if end > start:
+                    regions.append(Region(0, start, row_width, end - start))
+                start = y
+            end = y + 1
+        if end > start:
+            regions.append(Region(0, start, row_width, end - start))
+        if regions:
+            self.refresh(*(region.translate(-scroll) for region in regions))
 
     def clear(self, columns: bool = False) -> Any:
         self._row_versions.clear()
