@@ -195,11 +195,13 @@ class RowCachedDataTable(DataTable[Any]):
             if row_key is not None:
                 fixed_rows_height += self.get_row_height(row_key)
         cursor_type = self.cursor_type
+        zebra_stripes = self.zebra_stripes
         look = (
             self.get_component_rich_style("datatable--cursor"),
             self.get_component_rich_style("datatable--hover"),
-            self.get_component_styles("datatable--even-row").rich_style,
-            self.get_component_styles("datatable--odd-row").rich_style,
+            # The stripes' styles only when striped (each costs about as much as a line).
+            self.get_component_styles("datatable--even-row").rich_style if zebra_stripes else None,
+            self.get_component_styles("datatable--odd-row").rich_style if zebra_stripes else None,
             # A striped row's style fades into the background past the last column, unless the
             # cursor is a row's (see _draw_row_line).
             None if cursor_type == "row" else self.background_colors[1],
@@ -222,7 +224,7 @@ class RowCachedDataTable(DataTable[Any]):
             look=(
                 self.show_cursor,
                 self._show_hover_cursor,
-                self.zebra_stripes,
+                zebra_stripes,
                 self.cell_padding,
                 self.cursor_foreground_priority,
                 self.cursor_background_priority,
