@@ -22,6 +22,7 @@ from zconsole.config import load_config
 from zconsole.widgets.keybar import KeyBar
 from zconsole.widgets.quiet import set_border_subtitle, set_border_title, show
 from zconsole.widgets.table import Table
+from zconsole.widgets.table_lines import RowCachedDataTable
 
 
 class TableApp(App[None]):
@@ -195,15 +196,25 @@ async def test_fill_table_grows_a_column_in_place_and_never_remeasures_it() -> N
 async def test_table_renders_again_only_the_cells_that_changed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A cell is rendered by DataTable._render_cell (rows DataTable draws itself) or, for the one-
+    # line text rows the table draws, by RowCachedDataTable._render_data_cell: count both.
     rendered: list[tuple[int, int]] = []
     original = DataTable._render_cell
+    original_data_cell = RowCachedDataTable._render_data_cell
 
     def counting(self: DataTable[Any], row: int, column: int, *args: Any, **kw: Any) -> Any:
         if row >= 0:
             rendered.append((row, column))
         return original(self, row, column, *args, **kw)
 
+    def counting_data_cell(
+        self: RowCachedDataTable, cell: Any, row: int, column: int, *args: Any, **kw: Any
+    ) -> Any:
+        rendered.append((row, column))
+        return original_data_cell(self, cell, row, column, *args, **kw)
+
     monkeypatch.setattr(DataTable, "_render_cell", counting)
+    monkeypatch.setattr(RowCachedDataTable, "_render_data_cell", counting_data_cell)
     async with TableApp().run_test(size=(60, 12)) as pilot:
         table = pilot.app.query_one("#t", Table)
         rows = [(f"row {i}", Text(str(i), style="bold")) for i in range(5)]

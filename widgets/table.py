@@ -1,14 +1,8 @@
-"""The panes' table: Textual's DataTable, with rendered cells kept across changes.
+"""The panes' table: Textual's DataTable, drawing again only the rows that changed.
 
-DataTable keys every rendered cell by a counter that any change to the table bumps, and by the
-table's focus state; so one new CPU figure, or the focus moving from one pane to the next,
-renders every visible cell again through Rich. Most cells have not changed. This table keeps a
-second cache keyed by what a cell shows (and where, and how it is styled), so only the cells
-that differ are rendered again. Measured at 200x50 with fixed data: the CPU of a pane key press
-(focus moving between two panes' tables) and of a refresh where a few figures move.
-
-Only one-line rows take the cached path; anything else is DataTable's own. DataTable offers no
-public hook for rendering a cell, hence the override of its ``_render_cell`` (Textual is pinned).
+Drawing is :class:`~zconsole.widgets.table_lines.RowCachedDataTable`'s: a changed cell redraws
+its own row (DataTable redraws the whole table, every cell through Rich), a row is drawn from
+its cells' cached segments, and a focus change or a scroll finds the lines it needs cached.
 
 Panes fill a table with :meth:`Table.fill`, which compares the new rows with what the table shows
 and replaces only the cells that differ (``widgets/quiet.py`` does the same for other widgets).
@@ -32,21 +26,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.cells import cell_len
-from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual._types import SegmentLines
-from textual.cache import LRUCache
 from textual.coordinate import Coordinate
 from textual.geometry import Size
-from textual.widgets import DataTable
 
 from zconsole.widgets.quiet import content_key
-
-#: Rendered cells kept per table by content: what a war-room screen shows of one table (40 rows
-#: of 12 columns), focused and unfocused.
-CELL_CACHE_SIZE = 1000
-
+from zconsole.widgets.table_lines import RowCachedDataTable
 
 Cell = Text | str
 
@@ -119,8 +105,8 @@ def cut(cell: Cell, width: int) -> Cell:
     return text
 
 
-class Table(DataTable[Any]):
-    """A DataTable that renders a cell again only when what it shows has changed.
+class Table(RowCachedDataTable):
+    """A DataTable that draws a row again only when what it shows has changed.
 
     Built with ``columns=`` (:class:`Column` specs), :meth:`fill` takes every column's cell
     and shows the columns that fit the table's width, by priority.
@@ -132,7 +118,6 @@ class Table(DataTable[Any]):
 
     def __init__(self, *args: Any, columns: Sequence[Column] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._cells_by_content: LRUCache[tuple[Any, ...], SegmentLines] = LRUCache(CELL_CACHE_SIZE)
         #: What the last :meth:`fill` put in: each cell's content key, and the row keys.
         self._filled: tuple[tuple[Hashable, ...], ...] | None = None
         self._filled_keys: tuple[str, ...] | None = None
@@ -211,53 +196,6 @@ class Table(DataTable[Any]):
         ]
         return self._fill_shown(rows, self._row_keys)
 
-    def _render_cell(
-        self,
-        row_index: int,
-        column_index: int,
-        base_style: Style,
-        width: int,
-        cursor: bool = False,
-        hover: bool = False,
-    ) -> SegmentLines:
-        if row_index < 0 or column_index < 0:  # header and row labels: rare, leave them be
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        row_key = self._row_locations.get_key(row_index)
-        column_key = self._column_locations.get_key(column_index)
-        row = self.rows.get(row_key) if row_key is not None else None
-        if row_key is None or row is None or column_key is None or row.height != 1:
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        datum = self._data.get(row_key, {}).get(column_key)
-        if not isinstance(datum, Text | str):  # other renderables: no content key to trust
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        key = (
-            content_key(datum),
-            # The segments carry the row and column (mouse clicks) and the table's look.
-            row_index,
-            column_index,
-            width,
-            base_style,
-            cursor,
-            hover,
-            self._show_hover_cursor,
-            self.show_cursor,
-            self.cursor_type,
-            self.fixed_rows,
-            self.fixed_columns,
-            self._pseudo_class_state,
-            self.app.theme,
-        )
-        lines = self._cells_by_content.get(key)
-        if lines is None:
-            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-            self._cells_by_content[key] = lines
-        return lines
-
-    def clear(self, columns: bool = False) -> Any:
-        if columns:
-            self._cells_by_content.clear()
-        return super().clear(columns)
-
     def fill(self, rows: Sequence[Sequence[Cell]], keys: Sequence[str] | None = None) -> bool:
         """Make the table show ``rows`` (one key per row, if given), touching only what differs.
 
@@ -300,12 +238,17 @@ class Table(DataTable[Any]):
             and all(len(o) == len(n) == len(self.columns) for o, n in zip(old, new, strict=True))
         ):
             columns = self.ordered_columns
+            changes: list[tuple[Coordinate, Cell]] = []
             for y, (before, after, row) in enumerate(zip(old, new, rows, strict=True)):
                 for x, (b, a) in enumerate(zip(before, after, strict=True)):
                     if b != a:
                         cell = row[x]
-                        wider = _wider(cell, columns[x].content_width)
-                        self.update_cell_at(Coordinate(y, x), cell, update_width=wider)
+                        if _wider(cell, columns[x].content_width):
+                            self.update_cell_at(Coordinate(y, x), cell, update_width=True)
+                        else:
+                            changes.append((Coordinate(y, x), cell))
+            # The rest keep their columns' widths: one refresh for the rows they are in.
+            self.update_cells_at(changes)
             return True
         selected_key = self._cursor_key() if keys is not None else None
         cursor = self.cursor_row
