@@ -6,21 +6,23 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
-import socket
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from zconsole import __version__
-from zconsole.checks.base import Snapshot, Status, now_utc, worst
-from zconsole.checks.secrets import redact_tree
-from zconsole.checks.text import plain
+from zconsole import __version__, first_paint
 from zconsole.config import Config, ConfigError, effective_toml, load_config
 from zconsole.terminal import error, out, safe
+
+if TYPE_CHECKING:
+    from zconsole.checks.base import Snapshot
+    from zconsole.first_paint import FirstPaint
+
+# The console's start path imports only what the first paint needs (argparse, the config and
+# psutil): asyncio, the snapshot records and the redactor's tree walk are imported by the
+# commands that use them, and Textual after the first paint.
 
 SNAPSHOT_VERSION = 1
 #: A config that cannot be used: 2 for the console and every command but `snapshot` ...
@@ -150,12 +152,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(glue_relative_times(sys.argv[1:] if argv is None else argv))
+    # The console on a real terminal: its first CPU sample now, the first paint once the
+    # config has loaded (see zconsole.first_paint).
+    paint = first_paint.begin() if args.command is None else None
     try:
         config = load_config(config_path=args.config, target=args.target, flags=_flags(args))
         if args.command == "discover":
             from zconsole.discover_cli import discover_command
 
             return _exit(discover_command(config, args))
+        if paint is not None:
+            return _exit(_start_console(config, args, paint))
         if not args.no_discover and args.command in (
             None,
             "snapshot",
@@ -188,10 +195,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _exit(run_tui(config, target=args.target or ""))
 
 
+def _start_console(config: Config, args: argparse.Namespace, paint: FirstPaint) -> int:
+    """The TUI on a real terminal: the first paint, then discovery, then the app. Whatever
+    fails after the first paint, the user's screen comes back before the error is shown."""
+    try:
+        first_paint.show(paint, config.host)
+        if not args.no_discover:
+            config = _with_discovery(config, args)
+        return run_tui(config, target=args.target or "", paint=paint)
+    except ConfigError as exc:
+        paint.restore()
+        error(str(exc))
+        return EXIT_CONFIG
+    finally:
+        paint.restore()
+
+
 def _with_discovery(config: Config, args: argparse.Namespace) -> Config:
     """Discovery fills what flags, environment and config files left unset (the lowest layer)."""
-    from zconsole.discover_cli import discovered_layer
+    from zconsole.discover_cli import discovered_layer, unset_kinds
 
+    if not unset_kinds(config):
+        return config  # every source named: discovery is not even imported
     layer, how = discovered_layer(config, args.project)
     if not layer:
         return config
@@ -211,7 +236,7 @@ def _exit(code: int) -> int:
     os._exit(code)
 
 
-def run_tui(config: Config, *, target: str = "") -> int:
+def run_tui(config: Config, *, target: str = "", paint: FirstPaint | None = None) -> int:
     from zconsole.app import ZConsoleApp
     from zconsole.registry import build_checks
 
@@ -220,12 +245,19 @@ def run_tui(config: Config, *, target: str = "") -> int:
     app = ZConsoleApp(
         config, build_checks(config), target=target, tune_gc=True, attach_as=attach_as
     )
-    app.run()
+    first_paint.hand_over(app, paint)
+    try:
+        app.run()
+    finally:
+        if paint is not None:
+            paint.restore()  # a no-op once the app's driver took the screen
     return int(app.return_code or 0)
 
 
 def collect_snapshot(config: Config) -> dict[str, Any]:
     """Every check once; the documented JSON envelope (version 1)."""
+    import asyncio
+
     from zconsole.registry import build_checks
     from zconsole.scheduler import collect_all
 
@@ -240,6 +272,10 @@ def snapshot_report(
     discovered: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The JSON envelope of one round of snapshots, in pane order."""
+    import socket
+
+    from zconsole.checks.base import now_utc, worst
+
     configured = [s.status for s in snapshots.values() if s.configured]
     return {
         "version": SNAPSHOT_VERSION,
@@ -255,6 +291,12 @@ def snapshot_report(
 
 def render_snapshot(report: Mapping[str, Any], *, as_json: bool) -> str:
     """What `zconsole snapshot` prints: JSON (redacted, escapes as \\u001b) or plain lines."""
+    import json
+
+    from zconsole.checks.base import Status
+    from zconsole.checks.secrets import redact_tree
+    from zconsole.checks.text import plain
+
     if as_json:
         return json.dumps(redact_tree(report), indent=2) + "\n"
     lines = [f"{report['hostname']}: {report['worst'].upper()}"]
@@ -267,6 +309,8 @@ def render_snapshot(report: Mapping[str, Any], *, as_json: bool) -> str:
 
 
 def snapshot_command(config: Config, *, as_json: bool) -> int:
+    from zconsole.checks.base import Status
+
     report = collect_snapshot(config)
     sys.stdout.write(render_snapshot(report, as_json=as_json))
     return Status(report["worst"]).exit_code

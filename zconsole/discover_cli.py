@@ -12,13 +12,15 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zconsole.checks.secrets import redact, redact_tree
 from zconsole.config import Config
-from zconsole.discovery import Discovery, discover
 from zconsole.discovery.candidates import KINDS
 from zconsole.terminal import error, out, safe
+
+if TYPE_CHECKING:
+    from zconsole.discovery import Discovery
 
 #: What discovery fills when it is unset, per config section.
 _UNSET: dict[str, Callable[[Config], bool]] = {
@@ -53,6 +55,10 @@ def unset_kinds(config: Config) -> list[str]:
 
 
 def run_discovery(config: Config, project: Path | None) -> Discovery:
+    # Imported here: the YAML and dotenv parsers and the Docker client load only when
+    # something is left to find (see zconsole.discovery).
+    from zconsole.discovery import discover
+
     return discover(project_dir=project or Path.cwd(), docker_url=config.docker.host)
 
 
