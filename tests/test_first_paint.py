@@ -64,17 +64,15 @@ def test_a_hostile_mount_or_host_name_cannot_send_escapes() -> None:
     assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text
 
 
-def test_it_writes_little_and_leaves_the_alternate_screen_unless_the_tui_took_it() -> None:
+def test_it_writes_little_and_leaves_the_alternate_screen_unless_the_tui_took_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     out = io.StringIO()
-    out.fileno = lambda: os.open("/dev/null", os.O_RDONLY)  # type: ignore[method-assign]
+    monkeypatch.setattr(out, "fileno", lambda: 1)
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd=0: os.terminal_size((80, 24)))
     paint = FirstPaint(out)
-    paint.figures = lambda settings=None: FIGURES  # type: ignore[method-assign]
-    os_size = os.get_terminal_size
-    os.get_terminal_size = lambda fd=0: os.terminal_size((80, 24))  # type: ignore[assignment]
-    try:
-        paint.show()
-    finally:
-        os.get_terminal_size = os_size
+    monkeypatch.setattr(paint, "figures", lambda settings=None: FIGURES)
+    paint.show()
     written = out.getvalue()
     assert written.startswith(ENTER)
     assert len(written.encode()) < 2048  # a slow SSH link is not held up by it

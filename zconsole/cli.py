@@ -148,13 +148,15 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The first paint's CPU figure is measured from here (one read of /proc/stat).
+    cpu_at_start = first_paint.cpu_sample()
     from zconsole.recording_cli import glue_relative_times
 
     parser = build_parser()
     args = parser.parse_args(glue_relative_times(sys.argv[1:] if argv is None else argv))
-    # The console on a real terminal: its first CPU sample now, the first paint once the
-    # config has loaded (see zconsole.first_paint).
-    paint = first_paint.begin() if args.command is None else None
+    # The console on a real terminal: the first paint once the config has loaded (see
+    # zconsole.first_paint).
+    paint = first_paint.begin(cpu_at_start) if args.command is None else None
     try:
         config = load_config(config_path=args.config, target=args.target, flags=_flags(args))
         if args.command == "discover":
@@ -201,7 +203,14 @@ def _start_console(config: Config, args: argparse.Namespace, paint: FirstPaint) 
     try:
         first_paint.show(paint, config.host)
         if not args.no_discover:
-            config = _with_discovery(config, args)
+            from zconsole.discover_cli import DiscoveryChild
+
+            # On another core while this one imports the app; collected before the checks
+            # are built from the config it completes.
+            child = DiscoveryChild(config, args.project)
+            import zconsole.app  # noqa: F401 - the import discovery runs beside
+
+            config = _with_layer(config, args, *child.result())
         return run_tui(config, target=args.target or "", paint=paint)
     except ConfigError as exc:
         paint.restore()
@@ -217,7 +226,13 @@ def _with_discovery(config: Config, args: argparse.Namespace) -> Config:
 
     if not unset_kinds(config):
         return config  # every source named: discovery is not even imported
-    layer, how = discovered_layer(config, args.project)
+    return _with_layer(config, args, *discovered_layer(config, args.project))
+
+
+def _with_layer(
+    config: Config, args: argparse.Namespace, layer: dict[str, Any], how: dict[str, str]
+) -> Config:
+    """The config again, with discovery's layer under the others."""
     if not layer:
         return config
     return load_config(

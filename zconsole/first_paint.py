@@ -45,10 +45,11 @@ ENV_SWITCH = "ZCONSOLE_FIRST_PAINT"
 #: The header says the console is on its way; the TUI's own header replaces it (tests wait for
 #: it to go to know the TUI has taken over).
 STARTING = "starting…"
-#: CPU % is the busy share between two samples of the CPU times: the first taken when the CLI
-#: knows it starts the TUI, the second when it paints (the config load in between). A since-boot
-#: average would say nothing about now; this is at least this long, so that /proc/stat's 10 ms
-#: ticks give a figure to a few percent.
+#: CPU % is the busy share between two samples of /proc/stat: the first taken as the CLI starts
+#: (main(), before the parser and the config load), the second when it paints. A since-boot
+#: average would say nothing about now; the sample is at least this long (the config load
+#: usually covers it, else the paint waits the rest), so that /proc/stat's 10 ms ticks give a
+#: figure to a few percent.
 MIN_SAMPLE_S = 0.05
 #: Deadline for the statvfs of every disk, all together.
 DISK_TIMEOUT_S = 0.1
@@ -97,11 +98,27 @@ class HostFigures:
     disks: list[tuple[str, float, int]]
 
 
-def _cpu_busy(times: Any) -> tuple[float, float]:
-    """(busy, total) seconds as psutil's cpu_percent counts them: guest time is already in user
-    time, and idle and iowait are idle."""
-    total = sum(times) - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
-    return total - times.idle - getattr(times, "iowait", 0.0), total
+@dataclass(frozen=True, slots=True)
+class CpuSample:
+    at: float
+    busy: int
+    total: int
+
+
+def cpu_sample(path: str = "/proc/stat") -> CpuSample | None:
+    """The machine's CPU ticks now, counted as psutil's cpu_percent counts them (guest time is
+    already in user time; idle and iowait are idle); None without /proc/stat."""
+    try:
+        with open(path, "rb") as fh:
+            fields = fh.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 5 or fields[0] != b"cpu":
+        return None
+    # user nice system idle iowait irq softirq steal [guest guest_nice]
+    ticks = [int(v) for v in fields[1:9]]
+    total = sum(ticks)
+    return CpuSample(time.monotonic(), total - ticks[3] - ticks[4], total)
 
 
 def _read_pressure(root: str = "/proc/pressure") -> dict[str, tuple[float | None, float | None]]:
@@ -154,25 +171,27 @@ def _disks(settings: HostSettings | None) -> list[tuple[str, float, int]]:
 class FirstPaint:
     """One first paint, from the first CPU sample to the TUI's taking over (or the restore)."""
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    def __init__(self, out: TextIO | None = None, first: CpuSample | None = None) -> None:
         import psutil
 
         self._psutil = psutil
-        self._started = time.monotonic()
-        self._cpu_first = psutil.cpu_times()
+        first = first or cpu_sample()
+        if first is None:
+            raise OSError("/proc/stat unreadable")
+        self._cpu_first = first
         self._out = out
         self.shown = False
         self.handed_over = False
 
     def figures(self, settings: HostSettings | None = None) -> HostFigures:
         psutil = self._psutil
-        wait = MIN_SAMPLE_S - (time.monotonic() - self._started)
+        first = self._cpu_first
+        wait = MIN_SAMPLE_S - (time.monotonic() - first.at)
         if wait > 0:
             time.sleep(wait)
-        busy0, total0 = _cpu_busy(self._cpu_first)
-        busy1, total1 = _cpu_busy(psutil.cpu_times())
-        elapsed = total1 - total0
-        cpu = max(0.0, min(100.0, 100.0 * (busy1 - busy0) / elapsed)) if elapsed > 0 else 0.0
+        now = cpu_sample() or first
+        elapsed = now.total - first.total
+        cpu = max(0.0, min(100.0, 100.0 * (now.busy - first.busy) / elapsed)) if elapsed else 0.0
         vm = psutil.virtual_memory()
         sw = psutil.swap_memory()
         pressure = _read_pressure()
@@ -280,13 +299,15 @@ def render(figures: HostFigures, columns: int, rows: int) -> str:
     return "\r\n".join(shown)
 
 
-def begin(environ: Mapping[str, str] | None = None) -> FirstPaint | None:
-    """A first paint for this terminal (its first CPU sample taken now), or None when not wanted
-    or psutil cannot read the CPU times."""
+def begin(
+    first: CpuSample | None = None, environ: Mapping[str, str] | None = None
+) -> FirstPaint | None:
+    """A first paint for this terminal (``first``: the CPU sample taken as the CLI started), or
+    None when not wanted or the host cannot be read."""
     if not wanted(environ):
         return None
     try:
-        return FirstPaint()
+        return FirstPaint(first=first)
     except Exception:  # noqa: BLE001 - the console starts without it, whatever went wrong
         return None
 
@@ -319,4 +340,12 @@ def hand_over(app: Any, paint: FirstPaint | None) -> None:
     app.driver_class = HandOver
 
 
-__all__: Sequence[str] = ("FirstPaint", "begin", "hand_over", "render", "show", "wanted")
+__all__: Sequence[str] = (
+    "FirstPaint",
+    "begin",
+    "cpu_sample",
+    "hand_over",
+    "render",
+    "show",
+    "wanted",
+)

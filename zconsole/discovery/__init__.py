@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from zconsole.discovery.candidates import Candidate, Discovery
-    from zconsole.discovery.search import discover
     from zconsole.discovery.local import LocalDefaults, local_defaults
+    from zconsole.discovery.search import discover
 
 _HOMES = {
     "Candidate": "zconsole.discovery.candidates",
