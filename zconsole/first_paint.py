@@ -45,8 +45,8 @@ ENV_SWITCH = "ZCONSOLE_FIRST_PAINT"
 #: The header says the console is on its way; the TUI's own header replaces it (tests wait for
 #: it to go to know the TUI has taken over).
 STARTING = "starting…"
-#: CPU % is the busy share between two samples of /proc/stat: the first taken as the CLI starts
-#: (main(), before the parser and the config load), the second when it paints. A since-boot
+#: CPU % is the busy share between two samples of /proc/stat: the first taken as the CLI module
+#: loads (before the parser and the config), the second when it paints. A since-boot
 #: average would say nothing about now; the sample is at least this long (the config load
 #: usually covers it, else the paint waits the rest), so that /proc/stat's 10 ms ticks give a
 #: figure to a few percent.
@@ -166,6 +166,11 @@ def _disks(settings: HostSettings | None) -> list[tuple[str, float, int]]:
         percent = round(100.0 * used / (used + avail), 1) if used + avail else 0.0
         out.append((mount, percent, st.f_blocks * st.f_frsize))
     return sorted(out, key=lambda d: d[1], reverse=True)
+
+
+def stale(sample: CpuSample, limit_s: float = 1.0) -> bool:
+    """Too old to say what the CPU does now."""
+    return time.monotonic() - sample.at > limit_s
 
 
 class FirstPaint:
