@@ -207,7 +207,7 @@ class FirstPaint:
             cores=psutil.cpu_count() or 1,
             load=(load[0], load[1], load[2]),
             memory_percent=vm.percent,
-            memory_used=vm.used,
+            memory_used=vm.total - vm.available,  # as the host check counts it
             memory_available=vm.available,
             memory_cached=getattr(vm, "cached", 0),
             swap_total=sw.total,
