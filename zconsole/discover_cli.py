@@ -146,7 +146,9 @@ class DiscoveryChild:
             return discovered_layer(self._config, self._project)
         for secret in answer.get("secrets", []):
             register_secret(secret)
-        return dict(answer.get("layer", {})), dict(answer.get("how", {}))
+        # Redacted again here: with this process's secrets too, as discovery here would.
+        how = {str(k): redact(str(v)) for k, v in dict(answer.get("how", {})).items()}
+        return dict(answer.get("layer", {})), how
 
 
 #: The child imports discovery only, not this module (which loads the config loader).
