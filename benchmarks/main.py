@@ -80,17 +80,19 @@ WHY: dict[str, str] = {
         "finding the slow native growth."
     ),
     "zconsole: launch → all five": (
-        "the other checks' first polls start once the host's data is drawn (their client "
-        "imports would otherwise slow that frame down), then import their clients "
-        "(~0.2 s of CPU) and poll; on a loaded machine each step stretches. See the next row."
+        "Python, Textual and the console's own modules take ~0.3 s to import before the "
+        "first frame, the app then parses its CSS and composes the panes (~0.1 s); the other "
+        "checks' first polls start once the host's data is drawn (at most 0.25 s after the "
+        "host's poll began: their client imports would otherwise slow that frame down), then "
+        "import their clients (~0.2 s of CPU, under one GIL) and poll; on a loaded machine "
+        "each step stretches. Done: discovery (a source left unset) runs in a child process "
+        "on a free core while the app imports, and not at all when every source is named."
     ),
     "zconsole host data / glances": (
-        "Python, Textual and the console's own modules take ~0.3 s to import before the "
-        "first frame (zconsole.app 0.15 s of it, msgspec config and widgets included), the "
-        "app then parses its CSS and composes five panes (~0.1 s); glances draws its first "
-        "frame from psutil alone in ~0.2 s. Done: the backend clients load in their check "
-        "threads after the host data is drawn, and the host check's first poll does not wait. "
-        "To close: a first frame that imports only the host pane's widgets."
+        "the host's figures are the first paint's (zconsole/first_paint.py: the standard "
+        "library and psutil, written before Textual is imported, once the config has loaded); "
+        "a miss means Python, argparse, the config (msgspec, platformdirs) or psutil were slow "
+        "to load on a loaded machine: glances needs psutil and curses alone."
     ),
     "tmux: key → tab": (
         "the median press is far inside the target (next row); the slow few land on a frame "

@@ -14,7 +14,7 @@ import os
 import re
 import unicodedata
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlparse
 
 from zconsole.checks.secrets import register_secret
 
@@ -24,6 +24,9 @@ _USERINFO_ASCII = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:%]")
 _PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 #: Where a URL's authority (the part holding user:password@host) ends for every parser.
 _AUTHORITY_END = re.compile(r"[/?#]")
+#: URLs whose password is read without the driver's parser: no query string, no fragment.
+_PLAIN_POSTGRES_URL = re.compile(r"^postgres(?:ql)?(?:\+[a-z0-9_]+)?://[^?#]*$")
+_PLAIN_REDIS_URL = re.compile(r"^rediss?://[^?#]*$", re.IGNORECASE)
 
 
 class UnsafeURL(ValueError):
@@ -118,6 +121,14 @@ def register_postgres_dsn(dsn: str) -> None:
     problem = url_password_problem(dsn)
     if problem:
         raise UnsafeURL(problem)
+    if _PLAIN_POSTGRES_URL.match(dsn) and "%00" not in dsn:
+        # The common spelling: a URL without parameters, its userinfo checked above. libpq
+        # reads the password as the percent-decoded text after the first ":" of the userinfo,
+        # which is what this reads; importing psycopg (~40 ms) only to parse it would hold
+        # up the console's first paint. Anything else (keywords, ?password=) goes to libpq.
+        if written:
+            _register_with_spellings(unquote(written))
+        return
     import psycopg
 
     # SQLAlchemy's "postgresql+psycopg://" spelling: libpq does not know it (the check maps it).
@@ -144,6 +155,20 @@ def register_redis_url(url: str) -> None:
     problem = url_password_problem(url)
     if problem:
         raise UnsafeURL(problem)
+    if _PLAIN_REDIS_URL.match(url):
+        # Without a query string redis-py's parse_url takes the password as urllib reads it,
+        # percent-decoded: read here the same way, without importing redis-py (~60 ms) before
+        # the console's first paint. A bad port is refused as parse_url would refuse it.
+        try:
+            password = urlparse(url).password
+            urlparse(url).port  # noqa: B018 - raises ValueError as in parse_url
+        except ValueError as exc:
+            from zconsole.checks.secrets import redact
+
+            raise UnsafeURL(redact(f"redis-py cannot read it: {exc}")) from None
+        if password:
+            _register_with_spellings(unquote(password))
+        return
     from redis.connection import parse_url
 
     try:

@@ -61,6 +61,12 @@ def register_secret(value: str | None) -> None:
             _by_length = tuple(sorted(_known, key=len, reverse=True))
 
 
+def known_secrets() -> frozenset[str]:
+    """Every secret registered so far (discovery run in a child process hands them over)."""
+    with _lock:
+        return frozenset(_known)
+
+
 def redact(text: str) -> str:
     """Mask every known secret and every password in URL, keyword or SQL ``PASSWORD '…'`` syntax."""
     if not text:

@@ -67,3 +67,46 @@ def test_a_lazy_module_imports_once_from_many_threads() -> None:
 
     assert seen == [json.loads] * 8
     assert json_module.dumps({"a": 1}) == '{"a": 1}'
+
+
+HEAVY = (*CLIENTS, "textual", "rich", "asyncio", "yaml", "dotenv", "zconsole.discovery.search")
+
+
+def _modules_at_first_paint(workdir: Path, toml: str) -> set[str]:
+    """The heavy modules loaded when `zconsole` (the TUI command) reaches its first paint."""
+    (workdir / "zconsole.toml").write_text(toml)
+    code = (
+        "import os, sys\n"
+        "from zconsole import first_paint\n"
+        "first_paint.wanted = lambda *a, **k: True\n"
+        "def show(paint, settings=None):\n"
+        f"    print(','.join(m for m in {HEAVY!r} if m in sys.modules), flush=True)\n"
+        "    os._exit(0)\n"
+        "first_paint.show = show\n"
+        "sys.argv = ['zconsole']\n"
+        "from zconsole.cli import main\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=workdir
+    )
+    assert done.returncode == 0, done.stderr
+    return {m for m in done.stdout.strip().split(",") if m}
+
+
+def test_the_first_paint_comes_before_textual_clients_and_discovery(tmp_path: Path) -> None:
+    every_source = (
+        "[docker]\n"
+        f'host = "unix://{tmp_path / "docker.sock"}"\n'
+        "[postgres]\n"
+        'dsn = "postgresql://app:S3cretPw@127.0.0.1:1/app"\n'
+        "[redis]\n"
+        'url = "redis://:S3cretPw@127.0.0.1:1/0"\n'
+        "[mysql]\n"
+        'dsn = "mysql://app@127.0.0.1:1/app"\n'
+        "[[http.endpoints]]\n"
+        'url = "http://127.0.0.1:1/health"\n'
+    )
+    assert _modules_at_first_paint(tmp_path, every_source) == set()
+    # With sources left to find, discovery runs after the first paint, not before it.
+    assert _modules_at_first_paint(tmp_path, "[docker]\nenabled = false\n") == set()

@@ -13,8 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests import services
+from zconsole.first_paint import STARTING
 
 ZCONSOLE = Path(sys.executable).parent / "zconsole"
+#: The first paint's header ends so; the TUI's never does.
+FIRST_PAINT_HEADER = f"zconsole · {STARTING}"
 
 
 class Tmux:
@@ -53,14 +56,20 @@ class Tmux:
         return self("capture-pane", "-p", "-J", "-t", "zc")
 
     def wait_for(self, text: str, timeout: float = 30.0) -> str:
+        """The screen once ``text`` is on it — on the console's own screen: the first paint
+        (zconsole.first_paint, shown before the TUI starts) has host words too ("cpu ")."""
         deadline = time.monotonic() + timeout
         screen = ""
         while time.monotonic() < deadline:
             screen = self.screen()
-            if text in screen:
+            if text in screen and FIRST_PAINT_HEADER not in screen:
                 return screen
             time.sleep(0.1)
         raise AssertionError(f"{text!r} never appeared; screen was:\n{screen}")
+
+    def alternate_screen_on(self) -> bool:
+        """Whether the pane is on the alternate screen (a full-screen program holds it)."""
+        return self("display-message", "-p", "-t", "zc", "#{alternate_on}").strip() == "1"
 
     def wait_gone(self, text: str, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

@@ -6,21 +6,28 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
-import socket
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from zconsole import __version__
-from zconsole.checks.base import Snapshot, Status, now_utc, worst
-from zconsole.checks.secrets import redact_tree
-from zconsole.checks.text import plain
-from zconsole.config import Config, ConfigError, effective_toml, load_config
-from zconsole.terminal import error, out, safe
+from zconsole import __version__, first_paint
+
+# The first paint's CPU figure is measured from here, as early as the process can (one read of
+# /proc/stat): the imports, the parser and the config load then cover the sample's length.
+_CPU_AT_IMPORT = first_paint.cpu_sample()
+
+from zconsole.config import Config, ConfigError, effective_toml, load_config  # noqa: E402
+from zconsole.terminal import error, out, safe  # noqa: E402
+
+if TYPE_CHECKING:
+    from zconsole.checks.base import Snapshot
+    from zconsole.first_paint import FirstPaint
+
+# The console's start path imports only what the first paint needs (argparse, the config and
+# psutil): asyncio, the snapshot records and the redactor's tree walk are imported by the
+# commands that use them, and Textual after the first paint.
 
 SNAPSHOT_VERSION = 1
 #: A config that cannot be used: 2 for the console and every command but `snapshot` ...
@@ -146,16 +153,24 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    cpu_at_start = _CPU_AT_IMPORT
+    if cpu_at_start is None or first_paint.stale(cpu_at_start):
+        cpu_at_start = first_paint.cpu_sample()  # main() called long after the import
     from zconsole.recording_cli import glue_relative_times
 
     parser = build_parser()
     args = parser.parse_args(glue_relative_times(sys.argv[1:] if argv is None else argv))
+    # The console on a real terminal: the first paint once the config has loaded (see
+    # zconsole.first_paint).
+    paint = first_paint.begin(cpu_at_start) if args.command is None else None
     try:
         config = load_config(config_path=args.config, target=args.target, flags=_flags(args))
         if args.command == "discover":
             from zconsole.discover_cli import discover_command
 
             return _exit(discover_command(config, args))
+        if paint is not None:
+            return _exit(_start_console(config, args, paint))
         if not args.no_discover and args.command in (
             None,
             "snapshot",
@@ -188,11 +203,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _exit(run_tui(config, target=args.target or ""))
 
 
+def _start_console(config: Config, args: argparse.Namespace, paint: FirstPaint) -> int:
+    """The TUI on a real terminal: the first paint, then discovery, then the app. Whatever
+    fails after the first paint, the user's screen comes back before the error is shown."""
+    try:
+        first_paint.show(paint, config.host)
+        if not args.no_discover:
+            from zconsole.discover_cli import DiscoveryChild
+
+            # On another core while this one imports the app; collected before the checks
+            # are built from the config it completes.
+            child = DiscoveryChild(config, args.project)
+            import zconsole.app  # noqa: F401 - the import discovery runs beside
+
+            config = _with_layer(config, args, *child.result())
+        return run_tui(config, target=args.target or "", paint=paint)
+    except ConfigError as exc:
+        paint.restore()
+        error(str(exc))
+        return EXIT_CONFIG
+    finally:
+        paint.restore()
+
+
 def _with_discovery(config: Config, args: argparse.Namespace) -> Config:
     """Discovery fills what flags, environment and config files left unset (the lowest layer)."""
-    from zconsole.discover_cli import discovered_layer
+    from zconsole.discover_cli import discovered_layer, unset_kinds
 
-    layer, how = discovered_layer(config, args.project)
+    if not unset_kinds(config):
+        return config  # every source named: discovery is not even imported
+    return _with_layer(config, args, *discovered_layer(config, args.project))
+
+
+def _with_layer(
+    config: Config, args: argparse.Namespace, layer: dict[str, Any], how: dict[str, str]
+) -> Config:
+    """The config again, with discovery's layer under the others."""
     if not layer:
         return config
     return load_config(
@@ -211,7 +257,7 @@ def _exit(code: int) -> int:
     os._exit(code)
 
 
-def run_tui(config: Config, *, target: str = "") -> int:
+def run_tui(config: Config, *, target: str = "", paint: FirstPaint | None = None) -> int:
     from zconsole.app import ZConsoleApp
     from zconsole.registry import build_checks
 
@@ -220,12 +266,19 @@ def run_tui(config: Config, *, target: str = "") -> int:
     app = ZConsoleApp(
         config, build_checks(config), target=target, tune_gc=True, attach_as=attach_as
     )
-    app.run()
+    first_paint.hand_over(app, paint)
+    try:
+        app.run()
+    finally:
+        if paint is not None:
+            paint.restore()  # a no-op once the app's driver took the screen
     return int(app.return_code or 0)
 
 
 def collect_snapshot(config: Config) -> dict[str, Any]:
     """Every check once; the documented JSON envelope (version 1)."""
+    import asyncio
+
     from zconsole.registry import build_checks
     from zconsole.scheduler import collect_all
 
@@ -240,6 +293,10 @@ def snapshot_report(
     discovered: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The JSON envelope of one round of snapshots, in pane order."""
+    import socket
+
+    from zconsole.checks.base import now_utc, worst
+
     configured = [s.status for s in snapshots.values() if s.configured]
     return {
         "version": SNAPSHOT_VERSION,
@@ -255,6 +312,12 @@ def snapshot_report(
 
 def render_snapshot(report: Mapping[str, Any], *, as_json: bool) -> str:
     """What `zconsole snapshot` prints: JSON (redacted, escapes as \\u001b) or plain lines."""
+    import json
+
+    from zconsole.checks.base import Status
+    from zconsole.checks.secrets import redact_tree
+    from zconsole.checks.text import plain
+
     if as_json:
         return json.dumps(redact_tree(report), indent=2) + "\n"
     lines = [f"{report['hostname']}: {report['worst'].upper()}"]
@@ -267,6 +330,8 @@ def render_snapshot(report: Mapping[str, Any], *, as_json: bool) -> str:
 
 
 def snapshot_command(config: Config, *, as_json: bool) -> int:
+    from zconsole.checks.base import Status
+
     report = collect_snapshot(config)
     sys.stdout.write(render_snapshot(report, as_json=as_json))
     return Status(report["worst"]).exit_code

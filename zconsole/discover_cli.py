@@ -12,13 +12,15 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zconsole.checks.secrets import redact, redact_tree
 from zconsole.config import Config
-from zconsole.discovery import Discovery, discover
 from zconsole.discovery.candidates import KINDS
 from zconsole.terminal import error, out, safe
+
+if TYPE_CHECKING:
+    from zconsole.discovery import Discovery
 
 #: What discovery fills when it is unset, per config section.
 _UNSET: dict[str, Callable[[Config], bool]] = {
@@ -53,6 +55,10 @@ def unset_kinds(config: Config) -> list[str]:
 
 
 def run_discovery(config: Config, project: Path | None) -> Discovery:
+    # Imported here: the YAML and dotenv parsers and the Docker client load only when
+    # something is left to find (see zconsole.discovery).
+    from zconsole.discovery import discover
+
     return discover(project_dir=project or Path.cwd(), docker_url=config.docker.host)
 
 
@@ -64,6 +70,103 @@ def discovered_layer(config: Config, project: Path | None) -> tuple[dict[str, An
     found = run_discovery(config, project)
     layer = found.config_layer(kinds)
     return layer, found.how([k for k in kinds if k in layer])
+
+
+class DiscoveryChild:
+    """:func:`discovered_layer` in a child process, for the console's start.
+
+    Discovery imports the YAML and dotenv parsers and the Docker client and asks the engine
+    about every container: ~0.1-0.2 s of CPU, most of it imports, which a thread would only
+    interleave with the app's own imports under the GIL. A child process runs it on another core
+    while the console paints and imports Textual; :meth:`result` collects it just before the
+    checks are built. The child's answer comes back through a pipe (never argv or the
+    environment): the layer, how each source was found, and every secret discovery read, which
+    the console registers as an in-process discovery would have. If the child fails, discovery
+    runs here after all.
+    """
+
+    def __init__(self, config: Config, project: Path | None, *, spawn: bool | None = None) -> None:
+        """``spawn``: use a child process (None: if a second core is free)."""
+        import subprocess
+
+        self._config = config
+        self._project = project
+        self.kinds = unset_kinds(config)
+        self._child: subprocess.Popen[bytes] | None = None
+        if not self.kinds or not (_second_core_free() if spawn is None else spawn):
+            return  # discovery runs here, in result()
+        request = {
+            "kinds": self.kinds,
+            "project": str(project or Path.cwd()),
+            "docker_url": config.docker.host,
+        }
+        try:
+            # -P: a directory named zconsole in the working directory must not shadow us.
+            child = subprocess.Popen(
+                [sys.executable, "-P", "-c", _CHILD_CODE],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            return  # discovery runs here, in result()
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            with child.stdin:
+                child.stdin.write(json.dumps(request).encode())
+        except OSError:
+            child.kill()
+            child.wait()
+            child.stdout.close()
+            return
+        self._child = child
+
+    @property
+    def in_child(self) -> bool:
+        """Whether discovery runs in a child process (else here, when its result is asked)."""
+        return self._child is not None
+
+    def result(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """(config layer, how each of its sources was found), as :func:`discovered_layer`."""
+        if not self.kinds:
+            return {}, {}
+        from zconsole.checks.secrets import register_secret
+
+        answer: dict[str, Any] | None = None
+        if self._child is not None:
+            assert self._child.stdout is not None
+            with self._child.stdout:
+                out = self._child.stdout.read()
+            if self._child.wait() == 0:
+                try:
+                    answer = json.loads(out)
+                except ValueError:
+                    answer = None
+        if not isinstance(answer, dict):
+            return discovered_layer(self._config, self._project)
+        for secret in answer.get("secrets", []):
+            register_secret(secret)
+        # Redacted again here: with this process's secrets too, as discovery here would.
+        how = {str(k): redact(str(v)) for k, v in dict(answer.get("how", {})).items()}
+        return dict(answer.get("layer", {})), how
+
+
+#: The child imports discovery only, not this module (which loads the config loader).
+_CHILD_CODE = "from zconsole.discovery.child import main; main()"
+
+
+def _second_core_free() -> bool:
+    """A child process runs beside us only if there is a core for it: on one core, or on a
+    machine whose load already fills its cores, it would only add its own start to ours."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:
+        busy = 0.0
+    return cores >= 2 and busy < cores
 
 
 def render(found: Discovery) -> str:

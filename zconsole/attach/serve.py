@@ -10,7 +10,6 @@ else only behind a token or basic auth.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import hmac
 import ipaddress
@@ -170,6 +169,9 @@ def serve_command(config: Config, args: argparse.Namespace) -> int:
 
         async def on_startup(self, app: Any) -> None:
             print(f"zconsole serve: {redact(self.public_url)} ({note})", flush=True)
+
+    # Here, not at the top: the CLI builds this parser on the console's start path.
+    import asyncio
 
     tasks: list[asyncio.Task[None]] = []
 
