@@ -34,27 +34,28 @@ from zconsole.attach_flow import AttachFlow
 from zconsole.checks.base import Check, CheckEvent, CheckResult, worst
 from zconsole.checks.secrets import redact
 from zconsole.config import Config
-from zconsole.container_logs import open_container_logs
-from zconsole.disk_scan import open_disk_scan
 from zconsole.incident_controller import IncidentController
 from zconsole.incident_flow import IncidentFlow
 from zconsole.recording.db import recording_path
 from zconsole.scheduler import Scheduler
 from zconsole.time_travel import TIME_BINDINGS, TimeTravel, seed_host_trends
-from zconsole.widgets.container_logs import ContainerLogsRequested
-from zconsole.widgets.disk_scan import DiskScanRequested
 from zconsole.widgets.header import StatusHeader, TabBar
 from zconsole.widgets.incident import IncidentPanel
 from zconsole.widgets.keybar import KeyBar
 from zconsole.widgets.layout import PaneArea
-from zconsole.widgets.messages import MitigationRequested, PinRequested
-from zconsole.widgets.note import NoteScreen
+from zconsole.widgets.messages import (
+    ContainerLogsRequested,
+    DiskScanRequested,
+    MitigationRequested,
+    PinRequested,
+)
 from zconsole.widgets.pane import Pane
 from zconsole.widgets.replay import HistoryStrips, ReplayBanner
 from zconsole.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
     from zconsole.recording.writer import RecordingSink
+    from zconsole.widgets.note import NoteScreen
 
 #: From this width an open incident gets a column beside the panes, not a band below them.
 INCIDENT_SIDE_MIN_WIDTH = 160
@@ -423,11 +424,16 @@ class ZConsoleApp(App[None]):
     @on(ContainerLogsRequested)
     def _container_logs_requested(self, message: ContainerLogsRequested) -> None:
         message.stop()
+        # Imported when first opened: the logs screen (Input, RichLog) costs ~1 MiB resident.
+        from zconsole.container_logs import open_container_logs
+
         open_container_logs(self, self.checks.get("docker"), message)
 
     @on(DiskScanRequested)
     def _disk_scan_requested(self, message: DiskScanRequested) -> None:
         message.stop()
+        from zconsole.disk_scan import open_disk_scan  # its screen, when first asked for
+
         open_disk_scan(self, message.mount)
 
     def copy_text(self, text: str) -> str:
