@@ -18,6 +18,11 @@ _known: set[str] = set()
 #: The known secrets, longest first (a secret inside a longer one is replaced after it). Sorted
 #: when one is registered, not on every call: the recorder redacts every string of every poll.
 _by_length: tuple[str, ...] = ()
+#: Each known secret as the UTF-8 runs JSON leaves unescaped (split at the characters JSON
+#: escapes): a secret in a string of a tree puts every one of its runs in the tree's JSON.
+_json_runs: tuple[tuple[bytes, ...], ...] = ()
+#: The characters JSON writes as an escape (quote, backslash, controls).
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 # scheme://user:password@host  ->  scheme://user:***@host. The password runs to the LAST "@"
 # before the host, as urllib and the drivers parse it: a raw "@" in a password ("p@ss") is common.
@@ -54,11 +59,14 @@ _MIN_SECRET_LEN = 3
 
 def register_secret(value: str | None) -> None:
     """Remember a secret value so that it is masked wherever it later appears."""
-    global _by_length
+    global _by_length, _json_runs
     if value and len(value) >= _MIN_SECRET_LEN:
         with _lock:
             _known.add(value)
             _by_length = tuple(sorted(_known, key=len, reverse=True))
+            _json_runs = tuple(
+                tuple(run.encode() for run in _JSON_ESCAPED.split(secret)) for secret in _by_length
+            )
 
 
 def known_secrets() -> frozenset[str]:
@@ -108,3 +116,36 @@ def redact_tree(value: object) -> object:
     if isinstance(value, list | tuple):
         return [redact_tree(v) for v in value]
     return value
+
+
+#: What the URL pattern needs, in a JSON text: "://", then ":" and later "@" in the same string
+#: (a URL with no password, the usual kind, never goes the slow way). "://" is never outside a
+#: string in JSON, and neither ":" nor "@" is escaped, so every URL with a password has this.
+_JSON_URL_WITH_PASSWORD = re.compile(rb'://(?:[^"\\:]|\\.)*:(?:[^"\\@]|\\.)*@')
+#: The keywords as bytes, for the test of an ASCII JSON text.
+_KEYWORDS_ASCII = tuple(word.encode() for word in _KEYWORDS)
+
+
+def might_redact_json(encoded: bytes) -> bool:
+    """False when :func:`redact_tree` of the tree ``encoded`` (UTF-8 JSON) is written from would
+    change none of its strings: no known secret, no "://" and no keyword is in the text.
+
+    Sound because each test of :func:`redact` is one of "this text is in the string" (a secret,
+    "://" with ":" and "@" after it, a keyword in the string's casefold) and JSON writes a
+    string's characters as they are except quotes, backslashes and controls, which no keyword
+    or "://" contains (a known secret that does is looked for as its runs between them). A
+    string a test would catch puts its text in the JSON; the JSON may hold one no string does
+    (across two strings, in a number), and then the caller redacts the tree.
+    """
+    for runs in _json_runs:
+        if all(run in encoded for run in runs):
+            return True
+    if b"://" in encoded and _JSON_URL_WITH_PASSWORD.search(encoded):
+        return True
+    if encoded.isascii():
+        low = encoded.lower()
+        return any(word in low for word in _KEYWORDS_ASCII)
+    # casefold maps a few non-ASCII letters onto ASCII ones (the Kelvin sign to "k"): the
+    # keyword test of redact sees those, so this one does too.
+    folded = encoded.decode("utf-8", "surrogatepass").casefold()
+    return any(word in folded for word in _KEYWORDS)

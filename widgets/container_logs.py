@@ -46,15 +46,6 @@ MAX_LINE_LEN = 2000
 
 
 @dataclass
-class ContainerLogsRequested(Message):
-    """The containers pane asks for the logs of one container or of a Compose service."""
-
-    title: str
-    container_ids: tuple[str, ...]
-    names: tuple[str, ...]
-
-
-@dataclass
 class LogLinesArrived(Message):
     """New lines for the logs screen (sent from the logs worker with post_message)."""
 

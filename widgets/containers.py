@@ -3,7 +3,7 @@
 Names, images, labels and ports come from the Engine and are outside text: every one goes through
 :func:`~zconsole.widgets.text.inert`. Problems are written as words (UNHEALTHY, RESTARTING,
 EXITED 1, OOM-KILLED) as well as coloured. Mitigation keys post :class:`MitigationRequested`; the
-logs keys post :class:`~zconsole.widgets.container_logs.ContainerLogsRequested`; the app does the
+logs keys post :class:`~zconsole.widgets.messages.ContainerLogsRequested`; the app does the
 rest (this widget does no I/O).
 """
 
@@ -21,9 +21,8 @@ from textual.widgets import DataTable, Input, Static
 from zconsole.checks.base import Status
 from zconsole.checks.container_logs import parse_engine_time
 from zconsole.checks.units import human_bytes
-from zconsole.widgets.container_logs import ContainerLogsRequested
 from zconsole.widgets.format import STATUS_STYLE, human_duration
-from zconsole.widgets.messages import MitigationRequested
+from zconsole.widgets.messages import ContainerLogsRequested, MitigationRequested
 from zconsole.widgets.pane import Block, Pane
 from zconsole.widgets.quiet import set_border_title, show
 from zconsole.widgets.table import Column, Table

@@ -28,13 +28,6 @@ from zconsole.widgets.text import inert
 
 
 @dataclass
-class DiskScanRequested(Message):
-    """The host pane asks for "find what is big" on one mount."""
-
-    mount: str
-
-
-@dataclass
 class ScanUpdated(Message):
     """Progress (or the final result) of a disk scan."""
 

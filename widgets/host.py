@@ -19,9 +19,8 @@ from textual.widgets import DataTable, Static
 
 from zconsole.checks.base import Status
 from zconsole.checks.units import human_bytes
-from zconsole.widgets.disk_scan import DiskScanRequested
 from zconsole.widgets.format import STATUS_STYLE, bar, human_duration
-from zconsole.widgets.messages import MitigationRequested
+from zconsole.widgets.messages import DiskScanRequested, MitigationRequested
 from zconsole.widgets.pane import FRAME_ROWS, Block, Pane
 from zconsole.widgets.quiet import show
 from zconsole.widgets.table import Column, Table

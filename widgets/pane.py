@@ -265,7 +265,10 @@ class Pane(Vertical):
 
     def tick(self) -> None:
         """Called every second by the app so "stale 14 s" keeps counting."""
-        self._update_subtitle()
+        result = self.result
+        # Only a failing poll's subtitle shows an age; any other is redrawn by its poll.
+        if result is not None and result.latest.configured and result.latest.error is not None:
+            self._update_subtitle()
 
     def _update_subtitle(self) -> None:
         result = self.result

@@ -25,11 +25,11 @@ from zconsole.checks.container_logs import (
 )
 from zconsole.checks.secrets import redact
 from zconsole.widgets.container_logs import (
-    ContainerLogsRequested,
     ContainerLogsScreen,
     LogLinesArrived,
     LogProblem,
 )
+from zconsole.widgets.messages import ContainerLogsRequested
 
 if TYPE_CHECKING:
     from textual.app import App

@@ -20,22 +20,15 @@ from zconsole.checks.secrets import redact
 from zconsole.incident_controller import POLL_INTERVAL_S, IncidentController
 from zconsole.notify import OUTBOX_INTERVAL_S
 from zconsole.store import READ_ONLY_WRITES
-from zconsole.widgets.declare import (
-    DeclareRequest,
-    DeclareScreen,
-    ResolveRequest,
-    ResolveScreen,
-    StatusScreen,
-)
 from zconsole.widgets.header import StatusHeader
 from zconsole.widgets.incident import IncidentPanel
 from zconsole.widgets.messages import PinRequested
-from zconsole.widgets.note import NoteResult, NoteScreen
 from zconsole.widgets.timeline import Timeline
-from zconsole.widgets.update_preview import UpdatePreviewScreen
 
 if TYPE_CHECKING:
     from zconsole.app import ZConsoleApp
+    from zconsole.widgets.declare import DeclareRequest, ResolveRequest
+    from zconsole.widgets.note import NoteResult, NoteScreen
 
 
 class IncidentFlow:
@@ -224,6 +217,10 @@ class IncidentFlow:
             self.app.notify(f"{self.controller.open_incident.id} is still open.", timeout=4)
             return
         failing = self.controller.failing(list(self.app.checks))
+        # The incident screens are imported when first opened (a console at rest never shows
+        # them; their Inputs, Selects and TextAreas are ~1 MiB resident).
+        from zconsole.widgets.declare import DeclareScreen
+
         self.app.push_screen(
             DeclareScreen(self.app.config.incident.severity_scheme, services=failing),
             self._declared,
@@ -268,6 +265,9 @@ class IncidentFlow:
                 corrects = None
             else:
                 original = found
+        # Imported when first opened: the note editor (a TextArea) is ~0.6 MiB resident.
+        from zconsole.widgets.note import NoteScreen
+
         screen = NoteScreen(text, corrects=corrects, original=original, restored=restored)
         self.app.push_screen(screen, self._noted)
 
@@ -289,6 +289,8 @@ class IncidentFlow:
         if controller is None or controller.open_incident is None:
             return
         incident = controller.open_incident
+        from zconsole.widgets.declare import StatusScreen
+
         self.app.push_screen(
             StatusScreen(incident.status, incident.severity, incident.scheme), self._status_chosen
         )
@@ -299,6 +301,8 @@ class IncidentFlow:
         what, value = choice
         if what == "status" and value == "resolved":
             incident = self.controller.open_incident
+            from zconsole.widgets.declare import ResolveScreen
+
             self.app.push_screen(
                 ResolveScreen(
                     incident.root_cause if incident else "", incident.resolution if incident else ""
@@ -353,6 +357,8 @@ class IncidentFlow:
         }
         posted = sum(1 for e in entries if e.kind == KIND_UPDATE)
         receivers = controller.notifier.names() if controller.notifier is not None else []
+        from zconsole.widgets.update_preview import UpdatePreviewScreen
+
         screen = UpdatePreviewScreen(variants, default_kind(incident, posted), receivers=receivers)
         self.app.push_screen(screen, lambda text: self._update_posted(text, screen.kind))
 

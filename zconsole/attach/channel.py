@@ -121,11 +121,11 @@ def line(message: dict[str, Any]) -> bytes:
 def snapshot_line(result: CheckResult, hostname: str) -> bytes:
     """One poll as the snapshot JSON v1 envelope (one check), its last good Snapshot beside it."""
     latest = result.latest
-    check = snapshot_json(latest)
+    extra: dict[str, object] = {}
     if result.last_good is not None and result.last_good is not latest:
-        check["last_good"] = snapshot_json(result.last_good)
+        extra["last_good"] = msgspec.Raw(snapshot_json(result.last_good))
     if result.last_good_at is not None:
-        check["last_good_age_s"] = max(0.0, time.monotonic() - result.last_good_at)
+        extra["last_good_age_s"] = max(0.0, time.monotonic() - result.last_good_at)
     return line(
         {
             "kind": "snapshot",
@@ -133,7 +133,7 @@ def snapshot_line(result: CheckResult, hostname: str) -> bytes:
             "collected_at": latest.collected_at.isoformat(),
             "hostname": hostname,
             "worst": latest.status.value,
-            "checks": {latest.check: check},
+            "checks": {latest.check: msgspec.Raw(snapshot_json(latest, **extra))},
         }
     )
 

@@ -73,8 +73,12 @@ class AttachServer:
         self.read_only = read_only
         self.interval = interval
         self.viewers: list[Viewer] = []
-        #: The newest line of each source, for a console that attaches between polls.
-        self._latest: dict[str, bytes] = {}
+        #: The newest poll of each source, for a console that attaches between polls; its line
+        #: is encoded when someone is there to read it (nobody is, most of the time).
+        self._latest: dict[str, CheckResult] = {}
+        self._lines: dict[str, bytes] = {}
+        #: Set while a console is attached: the beat sleeps otherwise (nobody to tell).
+        self._watched = asyncio.Event()
         #: One repeat guard for every console: three people restarting one container count.
         self.guard = RepeatGuard()
         #: Told who is attached whenever that changes (the hosting console's header).
@@ -122,10 +126,12 @@ class AttachServer:
         """The service: serve and beat until cancelled."""
         if self._server is None:
             await self.start()
+        beat = channel.line({"kind": "beat"})
         try:
             while True:
+                await self._watched.wait()
                 await asyncio.sleep(channel.BEAT_S)
-                self._send_all(channel.line({"kind": "beat"}))
+                self._send_all(beat)
         finally:
             self.close()
 
@@ -145,9 +151,16 @@ class AttachServer:
     # -- the sink ------------------------------------------------------------------------------
 
     def accept(self, result: CheckResult) -> None:
-        data = channel.snapshot_line(result, self.hostname)
-        self._latest[result.name] = data
-        self._send_all(data)
+        self._latest[result.name] = result
+        self._lines.pop(result.name, None)
+        if self.viewers:
+            self._send_all(self._line(result.name))
+
+    def _line(self, name: str) -> bytes:
+        data = self._lines.get(name)
+        if data is None:
+            data = self._lines[name] = channel.snapshot_line(self._latest[name], self.hostname)
+        return data
 
     def _send_all(self, data: bytes) -> None:
         for viewer in list(self.viewers):
@@ -197,8 +210,8 @@ class AttachServer:
                     }
                 )
             )
-            for data in self._latest.values():
-                writer.write(data)
+            for name in list(self._latest):
+                writer.write(self._line(name))
             self.viewers.append(viewer)
             self._send_viewers()
             while raw := await reader.readline():
@@ -226,6 +239,10 @@ class AttachServer:
             writer.close()
 
     def _send_viewers(self) -> None:
+        if self.viewers:
+            self._watched.set()
+        else:
+            self._watched.clear()
         viewers = [v.describe() for v in self.viewers]
         if self.viewers_changed is not None:
             self.viewers_changed(viewers)
