@@ -39,7 +39,7 @@ from zconsole.checks.secrets import redact
 from zconsole.config import Config
 from zconsole.incident_controller import IncidentController
 from zconsole.incident_flow import IncidentFlow
-from zconsole.recorder import fewer_malloc_arenas
+from zconsole.malloc_arenas import fewer_malloc_arenas
 from zconsole.recording.db import recording_path
 from zconsole.scheduler import Scheduler
 from zconsole.time_travel import TIME_BINDINGS, TimeTravel, seed_host_trends

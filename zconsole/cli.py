@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zconsole import __version__, first_paint
+from zconsole.malloc_arenas import fewer_malloc_arenas
 
 # The first paint's CPU figure is measured from here, as early as the process can (one read of
 # /proc/stat): the imports, the parser and the config load then cover the sample's length.
@@ -153,6 +154,9 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Before any thread (the first paint's statvfs, the checks) allocates: each would get an
+    # arena of its own.
+    fewer_malloc_arenas()
     cpu_at_start = _CPU_AT_IMPORT
     if cpu_at_start is None or first_paint.stale(cpu_at_start):
         cpu_at_start = first_paint.cpu_sample()  # main() called long after the import

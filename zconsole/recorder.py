@@ -22,6 +22,7 @@ import msgspec
 from zconsole.checks.base import Check, CheckEvent, CheckResult, describe_error
 from zconsole.checks.secrets import redact
 from zconsole.config import Config
+from zconsole.malloc_arenas import fewer_malloc_arenas
 from zconsole.scheduler import Scheduler
 
 
@@ -34,29 +35,6 @@ class Sink(Protocol):
 
 
 Service = Callable[[], Coroutine[Any, Any, None]]
-#: glibc's mallopt parameter for the most malloc arenas a process makes.
-_M_ARENA_MAX = -8
-#: Arenas for a console or recorder: its threads mostly wait on sockets and subprocesses.
-MALLOC_ARENAS = 2
-
-
-def fewer_malloc_arenas() -> None:
-    """Cap glibc's malloc arenas before the check threads start (no-op elsewhere).
-
-    glibc gives each thread that allocates an arena of its own, up to 8 per core, and each keeps
-    what its thread freed: with ~45 threads (a poll thread per source, the stats streams, the
-    HTTP endpoints) that was ~6 MiB of the console's resident set at start (lab, 30 s after
-    launch: 108 -> 102 MiB with MALLOC_ARENA_MAX=2). The threads spend their lives waiting, so
-    sharing two arenas costs no measurable lock contention.
-    """
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    if not name or not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(name).mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
 
 
 #: Seconds between tries while another process (a console) writes the recording.
