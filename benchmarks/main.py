@@ -58,26 +58,25 @@ PANE_BENCH_TIMEOUT_S = 240
 #: the figure's label. Printed under Notes only when that target is missed in the run.
 WHY: dict[str, str] = {
     "zconsole CPU / glances CPU": (
-        "profiled (Hot spots): about three quarters of the Python time at rest is the UI "
-        "thread drawing what changed, spread over Textual's compositor, styles and DataTable "
-        "lines with no single hot spot, plus Textual's fixed cost per frame (~1 ms even for "
-        "one line: the clock each second, each pane's subtitle each poll); the rest is the "
-        "check threads (docker stats streams ~0.15 %, the five polls). Done: a process scan "
-        "from /proc/PID/stat, no layout pass and no scrollbar repaint at rest, a subtitle "
-        "repaints its border line only, columns grow in place, stats frames decoded once per "
-        "refresh (see Changes measured). To close the rest: fewer frames (one frame per "
-        "refresh for every pane's figures, not five), which trades against the key-latency "
-        "tail the staggered polls fixed; below that is Textual's own per-frame cost, which "
-        "glances (curses) does not pay."
+        "profiled (Hot spots): most of what is left is the UI thread: Textual's compositor "
+        "and styles for each frame (the clock's each second, with the tick's poll results) and "
+        "the panes taking in a poll (show_result); then the host scan (the kernel formatting "
+        "/proc/PID/stat for every process, as glances pays too) and the other checks. Done "
+        "this round (Changes measured): one frame per tick for every pane's new data, tables "
+        "that redraw only changed rows, each poll encoded once, no docker stats threads, an "
+        "input thread that sleeps, the host scan through kept descriptors. Below that is "
+        "Textual's own per-frame cost, which glances (curses) does not pay; the next levers are "
+        "a header clock without seconds at rest (one frame a minute instead of a second) and "
+        "fewer widgets per pane."
     ),
     "zconsole: peak RSS": (
-        "imports are ~70 MiB of it (asyncio with ssl 11, textual 12, psycopg 8 with its own "
-        "OpenSSL copy, redis 7, httpx 6, docker SDK + requests 7, zconsole 8; VmRSS after each "
-        "import), the rest grows slowly at rest (~60 KiB/s, native, not Python objects: "
-        "tracemalloc sees under 1 MiB; not the malloc arenas, MALLOC_ARENA_MAX=1 changes "
-        "nothing). To close: the Docker Engine API over httpx instead of the docker SDK "
-        "(-7 MiB with requests, and its stats threads), psycopg over the system libpq, and "
-        "finding the slow native growth."
+        "imports are ~66 MiB of it (VmRSS after each import: asyncio with ssl 10, textual 15, "
+        "zconsole 7, psycopg 10 with its own OpenSSL, libpq, Kerberos and LDAP copies, "
+        "redis-py 7 (its asyncio client, cluster and every command module load with the "
+        "package), httpx 4.5); the rest is the DOM, Textual's render caches and what the "
+        "allocator keeps. Done: the docker SDK and its stats threads gone, rarely used screens "
+        "lazy, arenas capped, DataTable's caches cut. To close: psycopg over the system libpq "
+        "(where one is installed), a lighter Redis client, and httpx without its CLI."
     ),
     "zconsole: launch → all five": (
         "Python, Textual and the console's own modules take ~0.3 s to import before the "
@@ -100,20 +99,20 @@ WHY: dict[str, str] = {
         "The hung PostgreSQL is not the cause: its poll waits in its own thread. Done: the "
         "garbage collector is calmed after start-up (gc.freeze + higher thresholds), panes "
         "re-render only changed cells, the key bar no longer rebuilds on every focus move "
-        "(half of a press's CPU). To close the rest: spread the checks' refreshes so that no "
-        "frame draws more than one pane's new data."
+        "(half of a press's CPU), a focus move no longer repaints the whole screen. The price "
+        "of one frame per tick: a press that lands on it waits for every pane's new data."
     ),
 }
 WHY["Pilot: key → tab bar"] = WHY["tmux: key → tab"]
 WHY["zconsole record, 5 s cadence: CPU"] = (
     "the recording itself is a small share (the writer's row below: encode, redact, compress "
-    "and commit cost ~0.04 % of a core at this cadence); the rest is the checks the recorder "
-    "runs, measured in-process against the same load: the docker check's stats streams (one "
-    "JSON frame per running container per second, whatever the cadence: ~0.35 %), the host "
-    "check's process scan (~0.29 % before it read /proc/<pid>/stat itself), then PostgreSQL, "
-    "Redis and the event loop. To close: one-shot stats (or the containers' cgroup files) per "
-    "poll instead of a stream per container: the checks' cost lever of the performance issue, "
-    "which lowers the console's figure too."
+    "and commit); the rest is the checks the recorder runs: the host check's process scan "
+    "(the kernel formatting /proc/PID/stat of every process each poll), the docker check's "
+    "inspects and cgroup reads, then PostgreSQL, Redis and the event loop. Done: no stats "
+    "threads, each poll encoded once, redaction only where the JSON may hold a secret, the "
+    "war-room socket idle while nobody is attached. To close: scan every process less often "
+    "than every poll at this cadence (the top list from the last full scan, refreshed for "
+    "the processes in it)."
 )
 ORDER = [
     scenario_overhead.NAME,
