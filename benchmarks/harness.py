@@ -557,7 +557,10 @@ def zconsole_host_ready(screen: str) -> bool:
 
 
 def zconsole_all_ready(screen: str) -> bool:
-    return "cpu " in screen and WAITING not in screen and "─ HTTP & TLS ─" in screen
+    # The HTTP pane boxed ("─ HTTP & TLS ─") or in its one-line form ("HTTP & TLS  ✔ OK"), which
+    # it takes when another pane needs the room (200 containers).
+    http_shown = "─ HTTP & TLS ─" in screen or "HTTP & TLS  " in screen
+    return "cpu " in screen and WAITING not in screen and http_shown
 
 
 def glances_ready(screen: str) -> bool:
